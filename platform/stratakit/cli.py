@@ -1,0 +1,270 @@
+"""The ``strata`` command line: parses arguments, calls one library function, prints."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from stratakit import __version__
+from stratakit.contract import FORMATS, ContractFormat, render
+from stratakit.errors import InvalidInputError, StackStartError, StrataError
+from stratakit.project import Project, find_project
+from stratakit.services import SERVICES, get_service
+from stratakit.stack import (
+    ServiceStatus,
+    log_file,
+    purge_stack,
+    stack_status,
+    start_stack,
+    stop_stack,
+)
+from stratakit.stack_context import contract_for, load_context
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="strata",
+    help="StrataKit: a standardized ML development environment and its local platform stack.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        "-C",
+        help="Project folder (default: the nearest one with a pyproject.toml).",
+        envvar="STRATA_PROJECT_DIR",
+        show_default=False,
+    ),
+]
+
+_STATUS_STYLE = {"healthy": "green", "starting": "yellow", "stopped": "dim", "failed": "red"}
+
+
+def _project(project_dir: Path | None) -> Project:
+    return find_project(project_dir)
+
+
+def _human_bytes(value: int) -> str:
+    if value <= 0:
+        return "-"
+    return f"{value / 1024 / 1024:.0f} MiB"
+
+
+def status_table(statuses: list[ServiceStatus], title: str) -> Table:
+    """A readable table of the stack's services."""
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "URL", "status", "pid", "memory"):
+        table.add_column(column, justify="right" if column in {"pid", "memory"} else "left")
+    for row in statuses:
+        style = _STATUS_STYLE.get(row.status, "yellow")
+        table.add_row(
+            row.name,
+            row.url,
+            f"[{style}]{row.status}[/{style}]",
+            str(row.pid or "-"),
+            _human_bytes(row.rss_bytes),
+        )
+    total = sum(row.rss_bytes for row in statuses)
+    table.caption = f"total memory: {_human_bytes(total)}"
+    return table
+
+
+def _progress_table(progress: dict[str, str], started: float) -> Table:
+    table = Table(title=f"starting the stack… {time.monotonic() - started:4.1f} s", title_justify="left")
+    table.add_column("service")
+    table.add_column("status")
+    for name, status in progress.items():
+        style = _STATUS_STYLE.get(status, "yellow")
+        table.add_row(name, f"[{style}]{status}[/{style}]")
+    return table
+
+
+@stack_app.command("up")
+def stack_up(project_dir: ProjectDir = None) -> None:
+    """Start every service and wait until each answers its health check."""
+    project = _project(project_dir)
+    progress = {name: "waiting" for name in SERVICES}
+    started = time.monotonic()
+    with Live(_progress_table(progress, started), console=console, transient=True) as live:
+
+        def update(name: str, status: str) -> None:
+            progress[name] = status
+            live.update(_progress_table(progress, started))
+
+        statuses = start_stack(project, on_progress=update)
+    elapsed = time.monotonic() - started
+    console.print(status_table(statuses, f"{project.name}: stack up in {elapsed:.1f} s"))
+    console.print(f"Environment contract written to {project.env_file} (`strata stack env`).")
+
+
+@stack_app.command("down")
+def stack_down(project_dir: ProjectDir = None) -> None:
+    """Stop every service; data, runs and models are kept."""
+    project = _project(project_dir)
+    if stop_stack(project):
+        console.print(f"{project.name}: stack stopped; state kept in {project.state_dir}.")
+    else:
+        console.print(f"{project.name}: the stack was not running.")
+
+
+@stack_app.command("status")
+def stack_status_command(project_dir: ProjectDir = None) -> None:
+    """Show each service's URL, status, pid and memory."""
+    project = _project(project_dir)
+    statuses = stack_status(project)
+    console.print(status_table(statuses, f"{project.name}: stack status"))
+    if not all(row.healthy for row in statuses):
+        raise typer.Exit(3)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    service: Annotated[
+        str | None, typer.Argument(help=f"One of: {', '.join(SERVICES)} (default: all).")
+    ] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="Lines to show.")] = 40,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Show the last lines of a service's log (or of every service's)."""
+    project = _project(project_dir)
+    names = [get_service(service).name] if service else list(SERVICES)
+    if follow and len(names) != 1:
+        raise InvalidInputError("--follow needs one SERVICE, e.g. `strata stack logs mlflow -f`.")
+    from stratakit.files import tail
+
+    for name in names:
+        path = log_file(project, name)
+        if len(names) > 1:
+            console.rule(f"{name} ({path})")
+        text = tail(path, lines)
+        console.print(text if text else "[dim](no log yet)[/dim]", markup=False, highlight=False)
+    if follow:
+        _follow(log_file(project, names[0]))
+
+
+def _follow(path: Path) -> None:
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        handle.seek(0, 2)
+        while True:
+            line = handle.readline()
+            if line:
+                console.print(line.rstrip("\n"), markup=False, highlight=False)
+            else:
+                time.sleep(0.3)
+
+
+@stack_app.command("env")
+def stack_env(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")
+    ] = "shell",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Print the environment contract (`eval "$(strata stack env)"`)."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"Unknown format '{fmt}'; use one of: {', '.join(FORMATS)}.")
+    ctx = load_context(_project(project_dir))
+    fmt_checked: ContractFormat = fmt  # type: ignore[assignment]
+    sys.stdout.write(render(contract_for(ctx), fmt_checked))
+
+
+@stack_app.command("purge")
+def stack_purge(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Stop the stack and delete ALL its state: objects, runs, models, flow runs, credentials."""
+    project = _project(project_dir)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInputError("purge deletes all stack data; confirm with --yes.")
+        typer.confirm(f"Delete {project.state_dir} and {project.env_file} for good?", abort=True)
+    purge_stack(project)
+    console.print(f"{project.name}: stack stopped and all its state deleted.")
+
+
+@app.command("doctor")
+def doctor_command(project_dir: ProjectDir = None) -> None:
+    """Check this machine (Python, uv, git, Docker, GPUs, cores, memory, disk, ports, stack)."""
+    from stratakit.doctor import run_checks
+
+    project = None
+    try:
+        project = find_project(project_dir)
+    except StrataError:
+        project = None
+    results = run_checks(project)
+    table = Table(title="strata doctor", title_justify="left")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    styles = {"ok": "green", "warn": "yellow", "fail": "red", "info": "cyan"}
+    for check in results:
+        style = styles[check.level]
+        detail = check.detail + (f"\n[dim]→ {check.fix}[/dim]" if check.fix else "")
+        table.add_row(check.name, f"[{style}]{check.level}[/{style}]", detail)
+    console.print(table)
+    if any(check.level == "fail" for check in results):
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo_command(
+    project_dir: Annotated[
+        Path, typer.Option("--project-dir", "-C", help="Scratch project to run the demo in.")
+    ] = Path(".strata-demo"),
+    down: Annotated[bool, typer.Option("--down", help="Stop the stack at the end.")] = False,
+) -> None:
+    """Bring the stack up and exercise every service end to end, printing what happened."""
+    from stratakit.demo import run_demo
+
+    run_demo(project_dir, console=console, stop_after=down)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the StrataKit version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    """Run the CLI; domain errors become one red line and exit status 1, Ctrl-C 130."""
+    try:
+        result = app(standalone_mode=False)
+    except StackStartError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        if exc.log_tail:
+            err_console.rule(f"last lines of {exc.service}.log")
+            err_console.print(exc.log_tail, markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except StrataError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Entry point supervisor runs for each service: ``python -m stratakit.launch ROOT SERVICE``.
+
+It removes any orphan of the service's previous incarnation (a child that survived a
+``kill -9`` of its parent still holds the port), creates the service's folders, waits for
+the services it needs, then replaces itself with the service's real command, so that
+supervisor's PID is the service's own and process-group signals reach every child.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from stratakit.contract import child_environment
+from stratakit.processes import MARKER_VARIABLE, find_marked, service_marker, terminate
+from stratakit.project import Project
+from stratakit.services import get_service
+from stratakit.stack_context import contract_for, load_context
+
+DEPENDENCY_TIMEOUT_SECONDS = 120.0
+
+
+def _wait_for(urls: tuple[str, ...]) -> None:
+    deadline = time.monotonic() + DEPENDENCY_TIMEOUT_SECONDS
+    for url in urls:
+        while True:
+            try:
+                if httpx.get(url, timeout=2.0).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                print(f"strata: gave up waiting for {url}", file=sys.stderr, flush=True)
+                raise SystemExit(1)
+            time.sleep(0.25)
+
+
+def main(argv: list[str]) -> None:
+    """Prepare and exec one service."""
+    if len(argv) != 2:
+        print("usage: python -m stratakit.launch PROJECT_ROOT SERVICE", file=sys.stderr)
+        raise SystemExit(2)
+    ctx = load_context(Project(root=Path(argv[0])))
+    spec = get_service(argv[1]).build(ctx)
+    marker = service_marker(ctx.state.project_id, spec.name)
+    orphans = find_marked(ctx.state.project_id, spec.name, exclude=[os.getppid()])
+    if orphans:
+        print(f"strata: stopping {len(orphans)} orphaned process(es) of {spec.name}", flush=True)
+        terminate(orphans)
+    for folder in spec.directories:
+        folder.mkdir(parents=True, exist_ok=True)
+    _wait_for(spec.wait_for)
+    env = child_environment(
+        contract_for(ctx), {**spec.environment, MARKER_VARIABLE: marker, "PYTHONUNBUFFERED": "1"}
+    )
+    print(f"strata: starting {spec.name} on 127.0.0.1:{spec.port}", flush=True)
+    os.execvpe(spec.command[0], list(spec.command), env)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
