@@ -230,10 +230,26 @@ def demo_command(
     ] = Path(".strata-demo"),
     down: Annotated[bool, typer.Option("--down", help="Stop the stack at the end.")] = False,
 ) -> None:
-    """Bring the stack up and exercise every service end to end, printing what happened."""
-    from stratakit.demo import run_demo
+    """Bring the stack up and use every service end to end, printing what happened."""
+    from stratakit.demo import DemoStep, run_demo
 
-    run_demo(project_dir, console=console, stop_after=down)
+    def step_done(step: DemoStep) -> None:
+        console.print(f"[green]✓[/green] [bold]{step.service}[/bold] ({step.seconds:.1f} s): {step.what}")
+
+    with console.status("starting the stack…") as spinner:
+
+        def progress(name: str, status: str) -> None:
+            spinner.update(f"starting the stack… {name}: {status}")
+
+        report = run_demo(project_dir, on_progress=progress, on_step=step_done, stop_after=down)
+    console.print(status_table(report.services, f"{report.project.root}: services"))
+    if down:
+        console.print("The stack is stopped again; its data is kept.")
+    else:
+        console.print(
+            "The stack keeps running: open the URLs above. Stop it with "
+            f"`strata stack down -C {report.project.root}`."
+        )
 
 
 @app.command("version")

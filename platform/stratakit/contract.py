@@ -66,3 +66,9 @@ def process_environment() -> dict[str, str]:
 def child_environment(contract: Mapping[str, str], extra: Mapping[str, str] = {}) -> dict[str, str]:  # noqa: B006
     """The environment a stack process or client subprocess runs with."""
     return {**process_environment(), **contract, **extra}
+
+
+def export_to_process(contract: Mapping[str, str]) -> None:
+    """Make the contract this process's environment, so clients (boto3, MLflow, Prefect,
+    DVC) configure themselves from it exactly as a user's code would."""
+    os.environ.update(contract)

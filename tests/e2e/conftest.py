@@ -1,0 +1,92 @@
+"""Real stacks for end-to-end tests: started in temporary projects, stopped by PID afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from stratakit.processes import find_marked
+from stratakit.project import Project
+from stratakit.stack import start_stack, stop_stack
+from stratakit.stack_context import contract_for, load_context
+
+from ..conftest import make_project
+
+
+@dataclass
+class RunningStack:
+    project: Project
+    contract: dict[str, str]
+
+    @property
+    def bucket(self) -> str:
+        return self.contract["STRATA_BUCKET"]
+
+    def env(self) -> dict[str, str]:
+        """A clean client environment: PATH and HOME plus the contract, nothing else."""
+        base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+        return {**base, **self.contract}
+
+    def python(self, code: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run client code in a fresh interpreter configured by the contract alone."""
+        result = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            env=self.env(),
+            cwd=self.project.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+
+def launch(project: Project) -> RunningStack:
+    start_stack(project)
+    return RunningStack(project=project, contract=contract_for(load_context(project)))
+
+
+def shut_down(project: Project) -> None:
+    """Stop the stack and prove by PID that nothing of it is left."""
+    stop_stack(project)
+    ctx = load_context(project)
+    leftovers = find_marked(ctx.state.project_id)
+    for proc in leftovers:
+        proc.kill()
+    assert not leftovers, [p.pid for p in leftovers]
+    daemons = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(project.root) in " ".join(p.info["cmdline"] or []) and "supervisord" in " ".join(p.info["cmdline"] or [])
+    ]
+    assert not daemons
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    project = make_project(tmp_path_factory.mktemp("stack") / "shared-project", "shared-project")
+    running = launch(project)
+    try:
+        yield running
+    finally:
+        shut_down(project)
+
+
+@pytest.fixture
+def contract_env(stack: RunningStack, monkeypatch: pytest.MonkeyPatch) -> RunningStack:
+    """In-process clients (boto3, MLflow) see the contract and nothing else of AWS/MLflow."""
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "MLFLOW_", "PREFECT_")):
+            monkeypatch.delenv(key)
+    for key, value in stack.contract.items():
+        monkeypatch.setenv(key, value)
+    return stack

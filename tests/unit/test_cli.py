@@ -1,0 +1,96 @@
+"""The CLI's error paths: one clear line, a non-zero exit, no traceback, nothing touched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from stratakit.project import Project
+from stratakit.stack_context import prepare_context
+
+
+def strata(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stratakit.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_outside_any_project(tmp_path: Path) -> None:
+    assert_one_line_error(strata("stack", "status", cwd=tmp_path), "pyproject.toml")
+
+
+def test_unknown_service_lists_valid_names(project: Project) -> None:
+    result = strata("stack", "logs", "nosuchservice", cwd=project.root)
+    assert_one_line_error(result, "nosuchservice", "object-store", "mlflow", "prefect-worker")
+
+
+def test_damaged_state_file_is_named_and_left_alone(project: Project) -> None:
+    prepare_context(project)
+    project.state_file.write_text("{ garbage")
+    before = sorted(p.name for p in project.state_dir.rglob("*"))
+    result = strata("stack", "up", cwd=project.root)
+    assert_one_line_error(result, str(project.state_file), "strata stack up")
+    assert project.state_file.read_text() == "{ garbage"
+    assert sorted(p.name for p in project.state_dir.rglob("*")) == before
+    assert not project.env_file.exists()
+
+
+def test_env_before_up_says_to_run_up(project: Project) -> None:
+    assert_one_line_error(strata("stack", "env", cwd=project.root), "strata stack up")
+
+
+def test_env_rejects_unknown_format(project: Project) -> None:
+    prepare_context(project)
+    assert_one_line_error(strata("stack", "env", "--format", "xml", cwd=project.root), "shell")
+
+
+def test_env_json_is_machine_readable(project: Project) -> None:
+    prepare_context(project)
+    result = strata("stack", "env", "--format", "json", cwd=project.root)
+    assert result.returncode == 0
+    assert "MLFLOW_TRACKING_URI" in json.loads(result.stdout)
+
+
+def test_purge_without_confirmation_keeps_everything(project: Project) -> None:
+    prepare_context(project)
+    result = strata("stack", "purge", cwd=project.root)
+    assert_one_line_error(result, "--yes")
+    assert project.state_file.exists()
+
+
+def test_purge_with_yes_deletes_state(project: Project) -> None:
+    prepare_context(project)
+    result = strata("stack", "purge", "--yes", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert not project.state_dir.exists()
+
+
+def test_project_dir_option_overrides_cwd(project: Project, tmp_path: Path) -> None:
+    prepare_context(project)
+    result = strata("stack", "env", "--project-dir", str(project.root), cwd=tmp_path)
+    assert result.returncode == 0
+    assert f"STRATA_PROJECT_DIR={project.root}" in result.stdout
+
+
+def test_doctor_reports_machine_facts(project: Project) -> None:
+    result = strata("doctor", cwd=project.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for word in ("python", "uv", "git", "docker", "gpu", "cores", "MiB/s"):
+        assert word in result.stdout
