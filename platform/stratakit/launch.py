@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     orphans = find_marked(ctx.state.project_id, spec.name, exclude=[os.getppid()])
     if orphans:
         print(f"strata: stopping {len(orphans)} orphaned process(es) of {spec.name}", flush=True)
-        terminate(orphans)
+        terminate(orphans, timeout=2.0)
     for folder in spec.directories:
         folder.mkdir(parents=True, exist_ok=True)
     _wait_for(spec.wait_for)

@@ -6,6 +6,7 @@ The renderer is pure (specs in, text out); only :func:`start_supervisord` touche
 from __future__ import annotations
 
 import hashlib
+import http.client
 import shlex
 import subprocess
 import tempfile
@@ -118,8 +119,12 @@ class SupervisorClient:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.socket = socket_path(project)
+
+    @property
+    def _proxy(self) -> Any:
+        # A fresh connection per call: a transport that saw the daemon die stays unusable.
         transport = SupervisorTransport(None, None, serverurl=f"unix://{self.socket}")
-        self._proxy: Any = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def is_running(self) -> bool:
         """Whether the daemon answers on its socket."""
@@ -127,7 +132,7 @@ class SupervisorClient:
             return False
         try:
             return bool(self._proxy.supervisor.getState()["statename"] == "RUNNING")
-        except (OSError, xmlrpc.client.Error):
+        except (OSError, xmlrpc.client.Error, http.client.HTTPException):
             return False
 
     def processes(self) -> dict[str, ProcessInfo]:
@@ -156,7 +161,7 @@ class SupervisorClient:
         """Stop every program (process groups) and the daemon."""
         try:
             self._proxy.supervisor.shutdown()
-        except (OSError, xmlrpc.client.Error):
+        except (OSError, xmlrpc.client.Error, http.client.HTTPException):
             return
 
 
