@@ -8,7 +8,9 @@ supervisor's PID is the service's own and process-group signals reach every chil
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -39,6 +41,20 @@ def _wait_for(urls: tuple[str, ...]) -> None:
             time.sleep(0.25)
 
 
+def _check_sqlite(path: Path) -> None:
+    """Fail at once, with the reason, when a database cannot be opened.
+
+    Servers retry a broken database for minutes with backoff; this turns that into an
+    immediate exit that ``strata stack up`` reports with the log tail.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        print(f"strata: cannot open database {path}: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from exc
+
+
 def main(argv: list[str]) -> None:
     """Prepare and exec one service."""
     if len(argv) != 2:
@@ -53,6 +69,8 @@ def main(argv: list[str]) -> None:
         terminate(orphans, timeout=2.0)
     for folder in spec.directories:
         folder.mkdir(parents=True, exist_ok=True)
+    for database in spec.sqlite_files:
+        _check_sqlite(database)
     _wait_for(spec.wait_for)
     env = child_environment(
         contract_for(ctx), {**spec.environment, MARKER_VARIABLE: marker, "PYTHONUNBUFFERED": "1"}

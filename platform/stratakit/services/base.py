@@ -48,6 +48,7 @@ class ServiceSpec:
     contract: Mapping[str, str] = field(default_factory=dict)
     directories: tuple[Path, ...] = ()
     wait_for: tuple[str, ...] = ()
+    sqlite_files: tuple[Path, ...] = ()
     stop_wait_seconds: int = 10
 
 

@@ -48,6 +48,7 @@ def build_server(ctx: StackContext) -> ServiceSpec:
             "PREFECT_DEFAULT_WORK_POOL_NAME": WORK_POOL,
         },
         directories=(home,),
+        sqlite_files=(home / "prefect.db",),
     )
 
 

@@ -42,6 +42,7 @@ def build(ctx: StackContext) -> ServiceSpec:
         health_url=f"{endpoint}/health",
         contract={"MLFLOW_TRACKING_URI": endpoint},
         directories=(folder,),
+        sqlite_files=(folder / "mlflow.db",),
     )
 
 
