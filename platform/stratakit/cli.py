@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from stratakit import __version__
-from stratakit.contract import FORMATS, ContractFormat, render
+from stratakit.contract import FORMATS, render
 from stratakit.errors import InvalidInputError, StackStartError, StrataError
 from stratakit.project import Project, find_project
 from stratakit.services import SERVICES, get_service
@@ -85,7 +85,9 @@ def status_table(statuses: list[ServiceStatus], title: str) -> Table:
 
 
 def _progress_table(progress: dict[str, str], started: float) -> Table:
-    table = Table(title=f"starting the stack… {time.monotonic() - started:4.1f} s", title_justify="left")
+    table = Table(
+        title=f"starting the stack… {time.monotonic() - started:4.1f} s", title_justify="left"
+    )
     table.add_column("service")
     table.add_column("status")
     for name, status in progress.items():
@@ -138,7 +140,9 @@ def stack_logs(
         str | None, typer.Argument(help=f"One of: {', '.join(SERVICES)} (default: all).")
     ] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="Lines to show.")] = 40,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Show the last lines of a service's log (or of every service's)."""
@@ -180,8 +184,7 @@ def stack_env(
     if fmt not in FORMATS:
         raise InvalidInputError(f"Unknown format '{fmt}'; use one of: {', '.join(FORMATS)}.")
     ctx = load_context(_project(project_dir))
-    fmt_checked: ContractFormat = fmt  # type: ignore[assignment]
-    sys.stdout.write(render(contract_for(ctx), fmt_checked))
+    sys.stdout.write(render(contract_for(ctx), fmt))
 
 
 @stack_app.command("purge")
@@ -234,7 +237,9 @@ def demo_command(
     from stratakit.demo import DemoStep, run_demo
 
     def step_done(step: DemoStep) -> None:
-        console.print(f"[green]✓[/green] [bold]{step.service}[/bold] ({step.seconds:.1f} s): {step.what}")
+        console.print(
+            f"[green]✓[/green] [bold]{step.service}[/bold] ({step.seconds:.1f} s): {step.what}"
+        )
 
     with console.status("starting the stack…") as spinner:
 

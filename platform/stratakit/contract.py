@@ -63,12 +63,15 @@ def process_environment() -> dict[str, str]:
     return dict(os.environ)
 
 
-def child_environment(contract: Mapping[str, str], extra: Mapping[str, str] = {}) -> dict[str, str]:  # noqa: B006
+def child_environment(contract: Mapping[str, str], extra: Mapping[str, str] = {}) -> dict[str, str]:
     """The environment a stack process or client subprocess runs with."""
     return {**process_environment(), **contract, **extra}
 
 
 def export_to_process(contract: Mapping[str, str]) -> None:
-    """Make the contract this process's environment, so clients (boto3, MLflow, Prefect,
-    DVC) configure themselves from it exactly as a user's code would."""
+    """Make the contract part of this process's environment.
+
+    Clients (boto3, MLflow, Prefect, DVC) then configure themselves from it exactly as a
+    user's code would.
+    """
     os.environ.update(contract)

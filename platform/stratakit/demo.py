@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from stratakit.contract import export_to_process
 from stratakit.files import write_atomic
@@ -106,13 +107,18 @@ def register_model() -> str:
 
 def run_scheduled_flow() -> str:
     """Deploy a flow with a cron schedule to the stack's pool and run it now through the API."""
-    from prefect import flow
+    from prefect import Flow, flow
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     import stratakit
 
     source = Path(stratakit.__file__).parent
-    deployable = flow.from_source(source=str(source), entrypoint="demo_flows.py:demo_flow")
+    # Prefect's API returns coroutines only inside an event loop; here it is synchronous.
+    deployable = cast(
+        "Flow[..., Any]",
+        flow.from_source(source=str(source), entrypoint="demo_flows.py:demo_flow"),
+    )
     with contextlib.redirect_stdout(io.StringIO()):
         deployable.deploy(
             name=DEMO_DEPLOYMENT,
@@ -120,15 +126,18 @@ def run_scheduled_flow() -> str:
             print_next_steps=False,
             ignore_warnings=True,
         )
-    flow_run = run_deployment(
-        f"{DEMO_FLOW}/{DEMO_DEPLOYMENT}", parameters={"marker": uuid.uuid4().hex}, timeout=180
+    flow_run = cast(
+        "FlowRun",
+        run_deployment(
+            f"{DEMO_FLOW}/{DEMO_DEPLOYMENT}", parameters={"marker": uuid.uuid4().hex}, timeout=180
+        ),
     )
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(f"flow run {flow_run.name} ended {state.name if state else 'unknown'}")
     return (
         f"deployed {DEMO_FLOW}/{DEMO_DEPLOYMENT} (cron '{DEMO_CRON}'), ran it now: "
-        f"flow run '{flow_run.name}' {state.name.lower()}, its flaky task retried once"
+        f"flow run '{flow_run.name}' {str(state.name).lower()}, its flaky task retried once"
     )
 
 

@@ -76,7 +76,7 @@ def main(argv: list[str]) -> None:
         contract_for(ctx), {**spec.environment, MARKER_VARIABLE: marker, "PYTHONUNBUFFERED": "1"}
     )
     print(f"strata: starting {spec.name} on 127.0.0.1:{spec.port}", flush=True)
-    os.execvpe(spec.command[0], list(spec.command), env)
+    os.execvpe(spec.command[0], list(spec.command), env)  # noqa: S606 (no shell, on purpose)
 
 
 if __name__ == "__main__":

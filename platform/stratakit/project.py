@@ -74,6 +74,7 @@ def find_project(start: Path | None = None) -> Project:
 
     Raises:
         ProjectNotFoundError: no ``pyproject.toml`` in ``start`` or any parent.
+
     """
     here = (start or Path.cwd()).resolve()
     if not here.exists():

@@ -114,7 +114,9 @@ def stack_status(project: Project) -> list[ServiceStatus]:
     return [_status_of(spec, infos.get(spec.name)) for spec in build_specs(ctx)]
 
 
-def start_stack(project: Project, on_progress: ProgressCallback | None = None) -> list[ServiceStatus]:
+def start_stack(
+    project: Project, on_progress: ProgressCallback | None = None
+) -> list[ServiceStatus]:
     """Start (or complete) the stack and wait until every service is healthy.
 
     Calling it on a running stack is harmless. On failure every service is stopped again

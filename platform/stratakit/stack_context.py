@@ -32,7 +32,9 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
     ensure_private_dir(project.state_dir)
     gitignore = project.state_dir / ".gitignore"
     if not gitignore.exists():
-        write_atomic(gitignore, "# Everything here is local stack state; never commit it.\n*\n", 0o644)
+        write_atomic(
+            gitignore, "# Everything here is local stack state; never commit it.\n*\n", 0o644
+        )
     for folder in (project.logs_dir, project.run_dir, project.data_dir):
         ensure_private_dir(folder)
     state = load_state(project.state_file) or new_state(project.slug)

@@ -80,13 +80,16 @@ def load_state(path: Path) -> StackState | None:
 
     Raises:
         StateFileError: the file exists but cannot be parsed; the message says how to recover.
+
     """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StateFileError(f"{path} cannot be read ({exc.strerror}). {_recovery_hint(path)}")
+        raise StateFileError(
+            f"{path} cannot be read ({exc.strerror}). {_recovery_hint(path)}"
+        ) from exc
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:

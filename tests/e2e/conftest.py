@@ -8,7 +8,6 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 import pytest
@@ -66,7 +65,8 @@ def shut_down(project: Project) -> None:
     daemons = [
         p
         for p in psutil.process_iter(["cmdline"])
-        if str(project.root) in " ".join(p.info["cmdline"] or []) and "supervisord" in " ".join(p.info["cmdline"] or [])
+        if str(project.root) in " ".join(p.info["cmdline"] or [])
+        and "supervisord" in " ".join(p.info["cmdline"] or [])
     ]
     assert not daemons
 

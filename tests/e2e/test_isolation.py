@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stratakit.errors import StackStartError
-from stratakit.processes import find_marked
 from stratakit.ports import free_port
+from stratakit.processes import find_marked
 from stratakit.stack import start_stack
 from stratakit.stack_context import load_context, prepare_context
 from stratakit.state import save_state

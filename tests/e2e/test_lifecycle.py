@@ -96,7 +96,9 @@ def test_every_listener_is_loopback_only(own_stack: RunningStack) -> None:
     for proc in find_marked(ctx.state.project_id):
         pids.add(proc.pid)
     listening = [
-        c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.pid in pids
+        c
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
     ]
     assert len({c.laddr.port for c in listening}) >= len(build_specs(ctx))
     for conn in listening:
@@ -131,7 +133,9 @@ def test_service_recovers_from_kill_9(own_stack: RunningStack, service: str) -> 
     else:
         pytest.fail(f"{service} not healthy with a clean port {RECOVERY_SECONDS} s after kill -9")
     print(f"{service} recovered in {time.monotonic() - killed_at:.1f} s")
-    assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
+    assert (
+        not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
+    )
 
 
 def test_state_survives_down_up_and_crashes(own_stack: RunningStack) -> None:

@@ -62,7 +62,9 @@ def test_managed_transfer_upload(contract_env: RunningStack, tmp_path: Path) -> 
     source = tmp_path / "managed.bin"
     source.write_bytes(os.urandom(20 * 1024 * 1024))
     s3 = boto3.client("s3")
-    config = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    config = TransferConfig(
+        multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024
+    )
     s3.upload_file(str(source), contract_env.bucket, "big/managed.bin", Config=config)
     body = s3.get_object(Bucket=contract_env.bucket, Key="big/managed.bin")["Body"].read()
     assert body == source.read_bytes()
@@ -81,7 +83,9 @@ def test_presigned_get_with_sigv4(contract_env: RunningStack) -> None:
     s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
     s3.put_object(Bucket=contract_env.bucket, Key="shared/report.txt", Body=b"presigned")
     url = s3.generate_presigned_url(
-        "get_object", Params={"Bucket": contract_env.bucket, "Key": "shared/report.txt"}, ExpiresIn=60
+        "get_object",
+        Params={"Bucket": contract_env.bucket, "Key": "shared/report.txt"},
+        ExpiresIn=60,
     )
     assert "X-Amz-Signature" in url
     assert httpx.get(url).content == b"presigned"
@@ -99,7 +103,9 @@ def test_unsigned_requests_are_refused(contract_env: RunningStack) -> None:
         anonymous.get_object(Bucket=contract_env.bucket, Key="private.txt")
 
 
-def test_wrong_secret_is_refused(contract_env: RunningStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_secret_is_refused(
+    contract_env: RunningStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     with pytest.raises(ClientError):
         boto3.session.Session().client("s3").list_objects_v2(Bucket=contract_env.bucket)

@@ -11,7 +11,7 @@ from .conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
 
-FLOW_SOURCE = '''
+FLOW_SOURCE = """
 from pathlib import Path
 from prefect import flow, task
 
@@ -27,7 +27,7 @@ def flaky(counter: str) -> int:
 @flow(name="e2e-retry")
 def retry_flow(counter: str) -> int:
     return flaky(counter)
-'''
+"""
 
 CLIENT = """
 import json, sys

@@ -21,7 +21,7 @@ REQUIRED = {
 
 def test_contract_holds_every_required_variable(project: Project) -> None:
     contract = contract_for(prepare_context(project))
-    assert REQUIRED <= contract.keys()
+    assert contract.keys() >= REQUIRED
     assert contract["AWS_REQUEST_CHECKSUM_CALCULATION"] == "when_required"
     assert contract["AWS_RESPONSE_CHECKSUM_VALIDATION"] == "when_required"
     assert contract["PREFECT_API_URL"].endswith("/api")

@@ -18,7 +18,7 @@ def test_nearest_pyproject_wins(tmp_path: Path) -> None:
 
 
 def test_outside_any_project_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ProjectNotFoundError, match="pyproject.toml.*--project-dir"):
+    with pytest.raises(ProjectNotFoundError, match=r"pyproject\.toml.*--project-dir"):
         find_project(tmp_path)
 
 

@@ -32,4 +32,11 @@ def build_specs(ctx: StackContext) -> list[ServiceSpec]:
     return [definition.build(ctx) for definition in SERVICES.values()]
 
 
-__all__ = ["SERVICES", "ServiceDefinition", "ServiceSpec", "StackContext", "build_specs", "get_service"]
+__all__ = [
+    "SERVICES",
+    "ServiceDefinition",
+    "ServiceSpec",
+    "StackContext",
+    "build_specs",
+    "get_service",
+]

@@ -1,0 +1,56 @@
+"""The kit's checks: `uv run nox` runs lint, typecheck and tests; `nox -s bench` measures."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PACKAGES = ["platform", "tests", "noxfile.py", "benchmarks"]
+
+
+def sync(session: nox.Session, *groups: str, only_groups: bool = False) -> None:
+    """Install the locked dependencies (and the kit itself) into the session's virtualenv."""
+    flag = "--only-group" if only_groups else "--group"
+    args = ["uv", "sync", "--locked", "--no-default-groups"]
+    for group in groups:
+        args += [flag, group]
+    session.run_install(
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location, "UV_COMPILE_BYTECODE": "1"},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    sync(session, "lint", only_groups=True)
+    session.run("ruff", "check", *PACKAGES)
+    session.run("ruff", "format", "--check", *PACKAGES)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Mypy in strict mode over the package."""
+    sync(session, "typecheck")
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite, end-to-end tests included (they start and stop real servers)."""
+    sync(session, "test")
+    args = session.posargs or ["-m", "not e2e or e2e", "--durations=10"]
+    session.run("pytest", *args, env={"PYTHONDONTWRITEBYTECODE": "0"})
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Stack start time (cold and warm) and idle memory on this machine."""
+    sync(session, "test")
+    rounds = os.environ.get("STRATA_BENCH_ROUNDS", "5")
+    session.run("python", "benchmarks/stack_start.py", "--rounds", rounds, *session.posargs)
