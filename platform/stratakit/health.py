@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+
 import httpx
 
 
+class HealthProbe:
+    """Checks many URLs over one connection pool.
+
+    Building an HTTP client per check costs more CPU than the check itself; while the
+    stack starts, that CPU is taken from the services being waited for.
+    """
+
+    def __init__(self, timeout: float = 1.5) -> None:
+        self._client = httpx.Client(timeout=timeout, trust_env=False)
+
+    def __call__(self, url: str) -> bool:
+        """Whether ``url`` answers with a status below 500 within the timeout."""
+        try:
+            response = self._client.get(url)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 500
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> HealthProbe:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 def is_healthy(url: str, timeout: float = 1.5) -> bool:
-    """Whether ``url`` answers with a status below 500 within ``timeout`` seconds."""
-    try:
-        response = httpx.get(url, timeout=timeout)
-    except httpx.HTTPError:
-        return False
-    return response.status_code < 500
+    """One-off check of ``url`` (see :class:`HealthProbe` for repeated checks)."""
+    with HealthProbe(timeout) as probe:
+        return probe(url)

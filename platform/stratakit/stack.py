@@ -17,7 +17,7 @@ import psutil
 from stratakit.contract import child_environment, render
 from stratakit.errors import StackStartError
 from stratakit.files import tail, write_atomic
-from stratakit.health import is_healthy
+from stratakit.health import HealthProbe
 from stratakit.processes import find_marked, terminate, tree_rss
 from stratakit.project import Project
 from stratakit.services import ServiceSpec, StackContext, build_specs, get_service
@@ -84,13 +84,15 @@ def write_env_file(ctx: StackContext) -> Path:
     return ctx.project.env_file
 
 
-def _status_of(spec: ServiceSpec, info: ProcessInfo | None) -> ServiceStatus:
+def _status_of(
+    spec: ServiceSpec, info: ProcessInfo | None, probe: HealthProbe, *, measure: bool = True
+) -> ServiceStatus:
     pid = info.pid if info and info.pid else None
     if info is None or info.state in {"STOPPED", "EXITED"}:
         status = "stopped"
     elif info.state == "FATAL":
         status = "failed"
-    elif info.state == "RUNNING" and is_healthy(spec.health_url):
+    elif info.state == "RUNNING" and probe(spec.health_url):
         status = "healthy"
     elif info.state == "RUNNING":
         status = "starting"
@@ -102,7 +104,7 @@ def _status_of(spec: ServiceSpec, info: ProcessInfo | None) -> ServiceStatus:
         url=spec.url,
         status=status,
         pid=pid,
-        rss_bytes=tree_rss(pid) if pid else 0,
+        rss_bytes=tree_rss(pid) if pid and measure else 0,
     )
 
 
@@ -111,7 +113,8 @@ def stack_status(project: Project) -> list[ServiceStatus]:
     ctx = load_context(project)
     client = SupervisorClient(project)
     infos = client.processes() if client.is_running() else {}
-    return [_status_of(spec, infos.get(spec.name)) for spec in build_specs(ctx)]
+    with HealthProbe() as probe:
+        return [_status_of(spec, infos.get(spec.name), probe) for spec in build_specs(ctx)]
 
 
 def start_stack(
@@ -146,21 +149,22 @@ def _wait_until_healthy(
     specs = build_specs(ctx)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     reported: dict[str, str] = {}
-    while True:
-        infos = client.processes()
-        statuses = [_status_of(spec, infos.get(spec.name)) for spec in specs]
-        for status in statuses:
-            if on_progress and reported.get(status.name) != status.status:
-                on_progress(status.name, status.status)
-                reported[status.name] = status.status
-            if status.status == "failed":
-                _raise_start_failure(ctx.project, status.name, infos.get(status.name))
-        if all(status.healthy for status in statuses):
-            return statuses
-        if time.monotonic() > deadline:
-            slow = next(s for s in statuses if not s.healthy)
-            _raise_start_failure(ctx.project, slow.name, infos.get(slow.name), timed_out=True)
-        time.sleep(0.2)
+    with HealthProbe() as probe:
+        while True:
+            infos = client.processes()
+            statuses = [_status_of(s, infos.get(s.name), probe, measure=False) for s in specs]
+            for status in statuses:
+                if on_progress and reported.get(status.name) != status.status:
+                    on_progress(status.name, status.status)
+                    reported[status.name] = status.status
+                if status.status == "failed":
+                    _raise_start_failure(ctx.project, status.name, infos.get(status.name))
+            if all(status.healthy for status in statuses):
+                return [_status_of(s, infos.get(s.name), probe) for s in specs]
+            if time.monotonic() > deadline:
+                slow = next(s for s in statuses if not s.healthy)
+                _raise_start_failure(ctx.project, slow.name, infos.get(slow.name), timed_out=True)
+            time.sleep(0.25)
 
 
 def _raise_start_failure(
