@@ -1,13 +1,16 @@
 """Benchmark: time from `strata stack up` to every service healthy, and the stack's idle memory.
 
 Runs the real CLI in a throw-away project: a few cold starts (fresh project: databases are
-created and migrated) and several warm starts (`down` then `up` of an existing project),
-then reports medians. Targets on a 2-core machine: warm start <= 10 s, idle RSS <= 1 GiB.
+created and migrated), several warm starts (`down` then `up` of an existing project), and
+the time each service takes to be healthy again after `kill -9`; then reports medians.
+Targets on a 2-core machine: warm start <= 10 s, idle RSS <= 1 GiB.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -18,9 +21,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from stratakit.health import HealthProbe
 from stratakit.processes import tree_rss
 from stratakit.project import Project
+from stratakit.services import build_specs
 from stratakit.stack import stack_status
+from stratakit.stack_context import load_context
+from stratakit.supervisor import SupervisorClient
 
 WARM_TARGET_S = 10.0
 MEMORY_TARGET_MIB = 1024.0
@@ -43,6 +50,26 @@ def idle_rss_mib(project: Path, settle_s: float) -> float:
     return sum(tree_rss(s.pid) for s in stack_status(Project(root=project)) if s.pid) / 2**20
 
 
+def recovery_s(project: Path, limit_s: float = 120.0) -> dict[str, float]:
+    """Per service: seconds from ``kill -9`` until a new process answers its health check."""
+    proj = Project(root=project)
+    client = SupervisorClient(proj)
+    results: dict[str, float] = {}
+    with HealthProbe() as probe:
+        for spec in build_specs(load_context(proj)):
+            old = client.processes()[spec.name].pid
+            os.kill(old, signal.SIGKILL)
+            killed = time.perf_counter()
+            while time.perf_counter() - killed < limit_s:
+                info = client.processes()[spec.name]
+                if info.state == "RUNNING" and info.pid != old and probe(spec.health_url):
+                    results[spec.name] = time.perf_counter() - killed
+                    break
+                time.sleep(0.1)
+            time.sleep(3)  # let the restarted service settle before the next kill
+    return results
+
+
 def make_project(parent: Path, name: str) -> Path:
     """A throw-away project folder."""
     folder = parent / name
@@ -62,6 +89,7 @@ def main() -> None:
     cold: list[float] = []
     warm: list[float] = []
     memory: list[float] = []
+    recovery: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
         for index in range(args.cold_rounds):
             project = make_project(Path(tmp), f"cold-{index}")
@@ -81,6 +109,12 @@ def main() -> None:
                     f"warm start {index + 1}: {warm[-1]:.1f} s, idle RSS {memory[-1]:.0f} MiB"
                 )
                 strata("stack", "down", project=project)
+            strata("stack", "up", project=project)
+            recovery = recovery_s(project)
+            console.print(
+                "recovery after kill -9: "
+                + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in recovery.items())
+            )
         finally:
             strata("stack", "down", project=project)
 
@@ -103,6 +137,8 @@ def main() -> None:
     row(f"cold start (n={len(cold)})", cold, "s", None)
     row(f"warm start (n={len(warm)})", warm, "s", WARM_TARGET_S)
     row(f"idle memory (n={len(memory)})", memory, "MiB", MEMORY_TARGET_MIB)
+    for name, seconds in recovery.items():
+        row(f"recovery: {name}", [seconds], "s", None)
     console.print(table)
 
 

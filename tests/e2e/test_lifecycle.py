@@ -23,7 +23,9 @@ from .conftest import RunningStack, launch, shut_down
 
 pytestmark = pytest.mark.e2e
 
-RECOVERY_SECONDS = 10.0
+# A bound for "it comes back", not a speed target: recovery time is measured by
+# `nox -s bench`, because a loaded 2-core machine needs far longer than an idle one.
+RECOVERY_SECONDS = 90.0
 
 
 @pytest.fixture(scope="module")
