@@ -27,6 +27,7 @@ from stratakit.stack import (
     stop_stack,
 )
 from stratakit.stack_context import contract_for, load_context
+from stratakit.template import TemplateSource, new_project, parse_data, update_project
 
 console = Console()
 err_console = Console(stderr=True)
@@ -255,6 +256,53 @@ def demo_command(
             "The stack keeps running: open the URLs above. Stop it with "
             f"`strata stack down -C {report.project.root}`."
         )
+
+
+DataOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--data",
+        "-d",
+        help="Answer a template question, KEY=VALUE (repeatable), e.g. -d tracking=both.",
+        show_default=False,
+    ),
+]
+VcsRefOption = Annotated[
+    str | None,
+    typer.Option("--vcs-ref", help="Template git ref to use (default: latest tag, or HEAD)."),
+]
+
+
+@app.command("new")
+def new_command(
+    dest: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+    data: DataOption = None,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Use the default for every unanswered question.")
+    ] = False,
+    vcs_ref: VcsRefOption = None,
+) -> None:
+    """Generate a locked ML project from the StrataKit template (copier)."""
+    source = TemplateSource.locate()
+    answers = parse_data(data or [], source.path)
+    created = new_project(dest, answers, defaults=defaults, source=source, vcs_ref=vcs_ref)
+    console.print(f"[green]Project ready:[/green] {created}", highlight=False)
+
+
+@app.command("update")
+def update_command(
+    project_dir: ProjectDir = None,
+    data: DataOption = None,
+    vcs_ref: VcsRefOption = None,
+) -> None:
+    """Bring the project up to the template's latest version, keeping your edits."""
+    project = _project(project_dir)
+    answers = parse_data(data or [], TemplateSource.locate().path)
+    update_project(project.root, answers, vcs_ref=vcs_ref)
+    console.print(
+        f"[green]Updated[/green] {project.root}; review with `git diff` and commit.",
+        highlight=False,
+    )
 
 
 @app.command("version")

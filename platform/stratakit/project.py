@@ -7,10 +7,12 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from stratakit.errors import ProjectNotFoundError, StateFileError
+from stratakit.errors import InvalidInputError, ProjectNotFoundError, StateFileError
 
 STATE_DIR_NAME = ".strata"
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -20,16 +22,44 @@ class Project:
     root: Path
 
     @cached_property
-    def name(self) -> str:
-        """The ``[project].name`` of ``pyproject.toml``, or the folder name."""
+    def pyproject(self) -> dict[str, Any]:
+        """The parsed ``pyproject.toml``."""
         try:
-            data = tomllib.loads((self.root / "pyproject.toml").read_text(encoding="utf-8"))
+            return tomllib.loads((self.root / "pyproject.toml").read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise StateFileError(
                 f"{self.root / 'pyproject.toml'} cannot be read ({exc}); fix its TOML syntax."
             ) from exc
-        name = data.get("project", {}).get("name")
+
+    @property
+    def name(self) -> str:
+        """The ``[project].name`` of ``pyproject.toml``, or the folder name."""
+        name = self.pyproject.get("project", {}).get("name")
         return str(name) if isinstance(name, str) and name else self.root.name
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The project's ``[tool.strata]`` table (empty when absent)."""
+        table = self.pyproject.get("tool", {}).get("strata", {})
+        return table if isinstance(table, dict) else {}
+
+    @property
+    def bucket(self) -> str | None:
+        """The bucket named in ``[tool.strata].bucket``, validated; ``None`` when not set.
+
+        Generated projects name their bucket so that the DVC remote (``s3://BUCKET/dvc``)
+        can be committed without an endpoint or a credential.
+        """
+        bucket = self.settings.get("bucket")
+        if bucket is None:
+            return None
+        if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket):
+            raise InvalidInputError(
+                f"pyproject.toml [tool.strata].bucket = {bucket!r} is not a valid bucket name; "
+                "use 3-63 lowercase letters, digits and dashes, starting and ending with a "
+                "letter or digit."
+            )
+        return bucket
 
     @property
     def slug(self) -> str:

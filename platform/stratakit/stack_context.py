@@ -37,7 +37,7 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
         )
     for folder in (project.logs_dir, project.run_dir, project.data_dir):
         ensure_private_dir(folder)
-    state = load_state(project.state_file) or new_state(project.slug)
+    state = load_state(project.state_file) or new_state(project.slug, project.bucket)
     preferred = {name: d.default_port for name, d in SERVICES.items()}
     ports = choose_ports(preferred, state.ports, in_use_by_us)
     if ports != state.ports or not project.state_file.exists():
@@ -48,5 +48,10 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
 
 def contract_for(ctx: StackContext) -> dict[str, str]:
     """The full environment contract of this project's stack."""
-    project_vars = {"STRATA_PROJECT": ctx.project.name, "STRATA_PROJECT_DIR": str(ctx.project.root)}
+    project_vars = {
+        "STRATA_PROJECT": ctx.project.name,
+        "STRATA_PROJECT_DIR": str(ctx.project.root),
+        # DVC's site cache otherwise goes to a world-writable /var/tmp/dvc shared by users.
+        "DVC_SITE_CACHE_DIR": str(ctx.project.state_dir / "dvc-site-cache"),
+    }
     return assemble([TELEMETRY_OFF, project_vars, *(spec.contract for spec in build_specs(ctx))])

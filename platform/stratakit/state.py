@@ -35,12 +35,15 @@ class StackState:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
 
-def new_state(slug: str) -> StackState:
-    """Fresh per-project identity and credentials (never a well-known default key)."""
+def new_state(slug: str, bucket: str | None = None) -> StackState:
+    """Fresh per-project identity and credentials (never a well-known default key).
+
+    The bucket is ``bucket`` when the project names one, else derived from the slug.
+    """
     project_id = secrets.token_hex(4)
     return StackState(
         project_id=project_id,
-        bucket=f"{slug}-{project_id}"[:63],
+        bucket=bucket or f"{slug}-{project_id}"[:63],
         access_key="STRATA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(14)),
         secret_key=secrets.token_urlsafe(30),
     )

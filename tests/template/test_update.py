@@ -1,0 +1,120 @@
+"""`copier update` brings a template change into a project and keeps the user's edits."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stratakit.template import update_project
+
+from .conftest import KIT_ROOT, run
+
+GIT = ["git", "-c", "user.name=Kit Test", "-c", "user.email=kit@example.com"]
+
+
+def commit_all(repo: Path, message: str) -> None:
+    run([*GIT, "add", "--all"], cwd=repo)
+    run([*GIT, "commit", "--quiet", "--no-verify", "-m", message], cwd=repo)
+
+
+def scratch_template(folder: Path) -> Path:
+    """A git repository holding a copy of the kit's template, tagged v1."""
+    folder.mkdir()
+    shutil.copy(KIT_ROOT / "copier.yml", folder / "copier.yml")
+    shutil.copytree(KIT_ROOT / "template", folder / "template")
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=folder)
+    commit_all(folder, "template v1")
+    run([*GIT, "tag", "v1"], cwd=folder)
+    return folder
+
+
+def test_update_brings_template_changes_and_keeps_hand_edits(tmp_path: Path) -> None:
+    import copier
+
+    template = scratch_template(tmp_path / "template-repo")
+    project = tmp_path / "project"
+    copier.run_copy(
+        str(template),
+        project,
+        data={"project_name": "Churn Forecast", "tracking": "both"},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        quiet=True,
+    )
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
+    commit_all(project, "generated")
+
+    # The user edits a generated file and adds one of their own.
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Team notes\n\nAsk #churn-ml for access.\n")
+    (project / "src" / "churn_forecast" / "extra.py").write_text('"""Team code."""\n')
+    commit_all(project, "hand edits")
+
+    # The template gains a parameter and is tagged v2.
+    params = template / "template" / "params.yaml.jinja"
+    params.write_text(params.read_text() + "\nevaluate:\n  threshold: 0.5\n")
+    commit_all(template, "template v2: evaluation threshold")
+    run([*GIT, "tag", "v2"], cwd=template)
+
+    update_project(project, {}, quiet=True, skip_tasks=True)
+
+    assert "threshold: 0.5" in (project / "params.yaml").read_text()
+    assert "Ask #churn-ml for access." in readme.read_text()
+    assert (project / "src" / "churn_forecast" / "extra.py").exists()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v2"
+    assert answers["tracking"] == "both"  # previous answers are kept
+    assert not list(project.rglob("*.rej"))
+
+
+def test_update_can_change_an_answer(tmp_path: Path) -> None:
+    import copier
+
+    template = scratch_template(tmp_path / "template-repo")
+    project = tmp_path / "project"
+    copier.run_copy(
+        str(template),
+        project,
+        data={"project_name": "Churn Forecast", "ci": "github"},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        quiet=True,
+    )
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
+    commit_all(project, "generated")
+
+    update_project(project, {"ci": "gitlab"}, quiet=True, skip_tasks=True)
+
+    assert (project / ".gitlab-ci.yml").is_file()
+    assert not (project / ".github").exists()
+
+
+def test_update_refuses_uncommitted_changes_and_keeps_them(tmp_path: Path) -> None:
+    import copier
+
+    from stratakit.template import TemplateError
+
+    template = scratch_template(tmp_path / "template-repo")
+    project = tmp_path / "project"
+    copier.run_copy(
+        str(template),
+        project,
+        data={"project_name": "Churn Forecast"},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        quiet=True,
+    )
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
+    commit_all(project, "generated")
+    params = project / "params.yaml"
+    params.write_text(params.read_text() + "# work in progress\n")
+
+    with pytest.raises(TemplateError, match="dirty"):
+        update_project(project, {}, quiet=True, skip_tasks=True)
+    assert params.read_text().endswith("# work in progress\n")
