@@ -48,7 +48,6 @@ ProjectDir = Annotated[
         "--project-dir",
         "-C",
         help="Project folder (default: the nearest one with a pyproject.toml).",
-        envvar="STRATA_PROJECT_DIR",
         show_default=False,
     ),
 ]
@@ -232,29 +231,56 @@ def demo_command(
     project_dir: Annotated[
         Path, typer.Option("--project-dir", "-C", help="Scratch project to run the demo in.")
     ] = Path(".strata-demo"),
-    down: Annotated[bool, typer.Option("--down", help="Stop the stack at the end.")] = False,
+    down: Annotated[bool, typer.Option("--down", help="Stop the stacks at the end.")] = False,
+    with_project: Annotated[
+        bool,
+        typer.Option(
+            "--project/--no-project",
+            help="Also generate a project from the template and run its pipeline.",
+        ),
+    ] = True,
 ) -> None:
-    """Bring the stack up and use every service end to end, printing what happened."""
+    """Use every service of the stack, then generate a project and run its pipeline."""
     from stratakit.demo import DemoStep, run_demo
+    from stratakit.project_demo import ProjectStep, run_project_demo
 
-    def step_done(step: DemoStep) -> None:
-        console.print(
-            f"[green]✓[/green] [bold]{step.service}[/bold] ({step.seconds:.1f} s): {step.what}"
-        )
+    def step_done(step: DemoStep | ProjectStep) -> None:
+        label = step.service if isinstance(step, DemoStep) else "project"
+        what = step.what if isinstance(step, DemoStep) else step.title
+        console.print(f"[green]✓[/green] [bold]{label}[/bold] ({step.seconds:.1f} s): {what}")
 
     with console.status("starting the stack…") as spinner:
 
         def progress(name: str, status: str) -> None:
             spinner.update(f"starting the stack… {name}: {status}")
 
-        report = run_demo(project_dir, on_progress=progress, on_step=step_done, stop_after=down)
+        report = run_demo(
+            project_dir, on_progress=progress, on_step=step_done, stop_after=down or with_project
+        )
     console.print(status_table(report.services, f"{report.project.root}: services"))
+    if not with_project:
+        _demo_footer(report.project.root, down)
+        return
+    dest = report.project.root / "churn-forecast"
+    with console.status("generating a project and running its pipeline…"):
+        model = run_project_demo(dest, on_step=step_done, stop_after=down)
+    table = Table(title=f"{model.name} version {model.version}: lineage", title_justify="left")
+    table.add_column("tag")
+    table.add_column("value", overflow="fold")
+    for key, value in sorted(model.tags.items()):
+        table.add_row(key, value)
+    console.print(table)
+    console.print(status_table(stack_status(find_project(dest)), f"{dest}: services"))
+    _demo_footer(dest, down)
+
+
+def _demo_footer(root: Path, down: bool) -> None:
     if down:
-        console.print("The stack is stopped again; its data is kept.")
+        console.print("The stacks are stopped again; their data is kept.")
     else:
         console.print(
             "The stack keeps running: open the URLs above. Stop it with "
-            f"`strata stack down -C {report.project.root}`."
+            f"`strata stack down -C {root}`."
         )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Literal
 
 ContractFormat = Literal["shell", "dotenv", "json"]
@@ -68,10 +69,21 @@ def child_environment(contract: Mapping[str, str], extra: Mapping[str, str] = {}
     return {**process_environment(), **contract, **extra}
 
 
-def export_to_process(contract: Mapping[str, str]) -> None:
-    """Make the contract part of this process's environment.
+@contextmanager
+def exported(contract: Mapping[str, str]) -> Iterator[None]:
+    """Make the contract part of this process's environment for the duration of a block.
 
     Clients (boto3, MLflow, Prefect, DVC) then configure themselves from it exactly as a
-    user's code would.
+    user's code would. The previous values come back afterwards, so commands started
+    later (another project's ``uv run``) do not inherit this project's endpoints.
     """
+    saved = {key: os.environ.get(key) for key in contract}
     os.environ.update(contract)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from stratakit.contract import export_to_process
+from stratakit.contract import exported
 from stratakit.files import write_atomic
 from stratakit.project import Project
 from stratakit.stack import ProgressCallback, ServiceStatus, start_stack, stop_stack
@@ -163,7 +163,6 @@ def run_demo(
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     }
-    export_to_process({**contract_for(ctx), **quiet})
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     bucket = ctx.state.bucket
     steps: list[DemoStep] = []
@@ -173,13 +172,14 @@ def run_demo(
         ("prefect", run_scheduled_flow),
     ]
     try:
-        for service, action in plan:
-            started = time.perf_counter()
-            what = action()
-            step = DemoStep(service, what, time.perf_counter() - started)
-            steps.append(step)
-            if on_step:
-                on_step(step)
+        with exported({**contract_for(ctx), **quiet}):
+            for service, action in plan:
+                started = time.perf_counter()
+                what = action()
+                step = DemoStep(service, what, time.perf_counter() - started)
+                steps.append(step)
+                if on_step:
+                    on_step(step)
     finally:
         if stop_after:
             stop_stack(project)

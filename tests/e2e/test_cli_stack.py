@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from stratakit.services import SERVICES
 
-from ..conftest import make_project
+from ..conftest import make_project, strata
 from .conftest import shut_down
 
 pytestmark = pytest.mark.e2e
-
-
-def strata(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stratakit.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
 
 
 def test_up_status_logs_down_from_the_command_line(tmp_path: Path) -> None:
@@ -80,15 +66,22 @@ def test_up_failure_prints_the_failing_services_log_tail(tmp_path: Path) -> None
 
 def test_demo_runs_end_to_end_and_stops(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
-    result = strata("demo", "--project-dir", str(demo), "--down", cwd=tmp_path, timeout=600)
+    result = strata("demo", "--project-dir", str(demo), "--down", cwd=tmp_path, timeout=1200)
     try:
         assert result.returncode == 0, result.stdout + result.stderr
         text = " ".join(result.stdout.split())  # undo the console's line wrapping
         assert "stored and read back s3://" in text
         assert "alias production set, loaded back and predicted" in text
         assert "completed; its flaky task ran 2 times (Prefect retried it 1 time(s))" in text
-        assert "The stack is stopped again" in text
+        # The project half: generated, pipeline run, data pushed, version registered.
+        assert "uv run nox -s pipeline" in text
+        assert "churn_forecast version 1: lineage" in text
+        assert "strata.artifact_sha256" in text
+        assert "The stacks are stopped again" in text
+        assert (demo / "churn-forecast" / "dvc.lock").is_file()
     finally:
         from stratakit.project import Project
 
         shut_down(Project(root=demo.resolve()))
+        if (demo / "churn-forecast" / ".strata" / "stack.json").exists():
+            shut_down(Project(root=(demo / "churn-forecast").resolve()))

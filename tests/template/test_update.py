@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stratakit.template import update_project
+from stratakit.template import TemplateError, update_project
 
 from .conftest import KIT_ROOT, run
 
@@ -31,22 +31,23 @@ def scratch_template(folder: Path) -> Path:
     return folder
 
 
-def test_update_brings_template_changes_and_keeps_hand_edits(tmp_path: Path) -> None:
+def template_and_project(tmp_path: Path, data: dict[str, str]) -> tuple[Path, Path]:
+    """The scratch template (v1) and a project generated from it, committed."""
     import copier
 
     template = scratch_template(tmp_path / "template-repo")
     project = tmp_path / "project"
     copier.run_copy(
-        str(template),
-        project,
-        data={"project_name": "Churn Forecast", "tracking": "both"},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
+        str(template), project, data=data, defaults=True, unsafe=True, skip_tasks=True, quiet=True
     )
     run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
     commit_all(project, "generated")
+    return template, project
+
+
+def test_update_brings_template_changes_and_keeps_hand_edits(tmp_path: Path) -> None:
+    answers = {"project_name": "Churn Forecast", "tracking": "both"}
+    template, project = template_and_project(tmp_path, answers)
 
     # The user edits a generated file and adds one of their own.
     readme = project / "README.md"
@@ -72,21 +73,8 @@ def test_update_brings_template_changes_and_keeps_hand_edits(tmp_path: Path) -> 
 
 
 def test_update_can_change_an_answer(tmp_path: Path) -> None:
-    import copier
-
-    template = scratch_template(tmp_path / "template-repo")
-    project = tmp_path / "project"
-    copier.run_copy(
-        str(template),
-        project,
-        data={"project_name": "Churn Forecast", "ci": "github"},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
-    commit_all(project, "generated")
+    answers = {"project_name": "Churn Forecast", "ci": "github"}
+    _, project = template_and_project(tmp_path, answers)
 
     update_project(project, {"ci": "gitlab"}, quiet=True, skip_tasks=True)
 
@@ -95,23 +83,7 @@ def test_update_can_change_an_answer(tmp_path: Path) -> None:
 
 
 def test_update_refuses_uncommitted_changes_and_keeps_them(tmp_path: Path) -> None:
-    import copier
-
-    from stratakit.template import TemplateError
-
-    template = scratch_template(tmp_path / "template-repo")
-    project = tmp_path / "project"
-    copier.run_copy(
-        str(template),
-        project,
-        data={"project_name": "Churn Forecast"},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
-    commit_all(project, "generated")
+    _, project = template_and_project(tmp_path, {"project_name": "Churn Forecast"})
     params = project / "params.yaml"
     params.write_text(params.read_text() + "# work in progress\n")
 

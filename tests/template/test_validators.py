@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -12,6 +11,7 @@ import yaml
 
 from stratakit import __version__
 
+from ..conftest import strata
 from .conftest import KIT_ROOT, render
 
 # (question, bad answer, a fragment the message must contain): one case per rule.
@@ -63,16 +63,6 @@ def test_template_pins_this_kit_version() -> None:
     config = yaml.safe_load((KIT_ROOT / "copier.yml").read_text())
     pyproject = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())
     assert config["kit_version"]["default"] == __version__ == pyproject["project"]["version"]
-
-
-def strata(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stratakit.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(

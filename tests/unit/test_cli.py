@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from stratakit.project import Project
 from stratakit.stack_context import prepare_context
 
-
-def strata(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stratakit.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+from ..conftest import strata
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -1,8 +1,11 @@
 import json
+import os
 import shlex
 import subprocess
 
-from stratakit.contract import TELEMETRY_OFF, render
+import pytest
+
+from stratakit.contract import TELEMETRY_OFF, exported, render
 from stratakit.project import Project
 from stratakit.stack_context import contract_for, prepare_context
 
@@ -56,3 +59,13 @@ def test_shell_format_is_eval_safe_for_generated_secrets(project: Project) -> No
     contract = contract_for(prepare_context(project))
     for line in render(contract, "shell").splitlines():
         assert shlex.split(line)[0] == "export"
+
+
+def test_exported_contract_is_undone_after_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.delenv("STRATA_BUCKET", raising=False)
+    with exported({"AWS_DEFAULT_REGION": "us-east-1", "STRATA_BUCKET": "b"}):
+        assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
+        assert os.environ["STRATA_BUCKET"] == "b"
+    assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert "STRATA_BUCKET" not in os.environ

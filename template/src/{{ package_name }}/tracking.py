@@ -111,7 +111,8 @@ class WandbTracker:
     def __init__(self, settings: Settings, run_name: str, run_id: str | None = None) -> None:
         import wandb
 
-        self._run = wandb.init(
+        # Typed as Any: W&B's run API is only partly annotated.
+        self._run: Any = wandb.init(
             project=settings.model_name,
             name=run_name,
             id=run_id,

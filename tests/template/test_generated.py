@@ -1,0 +1,210 @@
+"""Generated projects install from their lock, pass their own checks, and run the pipeline.
+
+Slow: each project is generated with its tasks (uv lock, uv sync, DVC, git), then its own
+nox sessions and pre-commit hooks run, and the default project runs its DVC pipeline
+against a real stack started with its own `uv run strata stack up`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stratakit.project import Project
+
+from ..e2e.conftest import shut_down
+from .conftest import NON_DEFAULT, interpreter, tool
+
+pytestmark = pytest.mark.e2e
+
+LINEAGE_KEYS = (
+    "owner",
+    "artifact_sha256",
+    "features",
+    "git_commit",
+    "git_dirty",
+    "pipeline_run",
+    "tracking_run",
+)
+
+
+def project_env(python: str | None = None) -> dict[str, str]:
+    """The environment a user's shell would have: no kit virtualenv, a git identity."""
+    hidden = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env.update(
+        UV_PYTHON_DOWNLOADS="never",
+        GIT_AUTHOR_NAME="Kit Test",
+        GIT_AUTHOR_EMAIL="kit@example.com",
+        GIT_COMMITTER_NAME="Kit Test",
+        GIT_COMMITTER_EMAIL="kit@example.com",
+    )
+    if python:
+        env["UV_PYTHON"] = python
+    return env
+
+
+def in_project(
+    root: Path, *args: str, env: Mapping[str, str], timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in the generated project with exactly ``env``."""
+    done = subprocess.run(
+        list(args), cwd=root, env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode != 0:
+        pytest.fail(
+            f"{' '.join(args)} exited {done.returncode} in {root}\n"
+            f"--- stdout ---\n{done.stdout[-8000:]}\n--- stderr ---\n{done.stderr[-8000:]}"
+        )
+    return done
+
+
+def generate(parent: Path, data: Mapping[str, Any], env: Mapping[str, str]) -> Path:
+    """`strata new` exactly as a user runs it (tasks included)."""
+    dest = parent / "project"
+    args = [sys.executable, "-m", "stratakit.cli", "new", str(dest), "--defaults"]
+    for key, value in data.items():
+        args += ["--data", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
+    in_project(parent, *args, env=env)
+    return dest
+
+
+def check_project(root: Path, env: Mapping[str, str]) -> None:
+    """The project's own promises: fresh lock, clean tree, its nox sessions and hooks."""
+    uv = tool("uv")
+    assert len(in_project(root, "git", "log", "--oneline", env=env).stdout.splitlines()) == 1
+    assert in_project(root, "git", "status", "--porcelain", env=env).stdout == ""
+    in_project(root, uv, "lock", "--check", env=env)
+    in_project(root, uv, "sync", "--locked", env=env)
+    in_project(root, uv, "run", "--locked", "nox", "-s", "lint", "typecheck", "tests", env=env)
+    in_project(root, uv, "run", "--locked", "pre-commit", "run", "--all-files", env=env)
+    # Formatters and fixers had nothing to change.
+    assert in_project(root, "git", "status", "--porcelain", env=env).stdout == ""
+
+
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    env = project_env()
+    root = generate(tmp_path_factory.mktemp("default"), {"project_name": "Churn Forecast"}, env)
+    return root, env
+
+
+ProjectAndEnv = tuple[Path, dict[str, str]]
+
+
+def test_default_project_passes_its_own_checks(default_project: ProjectAndEnv) -> None:
+    root, env = default_project
+    check_project(root, env)
+    answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
+    assert answers["tracking"] == "mlflow"
+    assert (root / "data" / "raw" / "customers.csv.dvc").is_file()
+    assert (root / ".git" / "hooks" / "pre-commit").is_file()
+
+
+def test_non_default_project_passes_its_own_checks(tmp_path: Path) -> None:
+    python = interpreter(NON_DEFAULT["python_version"])
+    if python is None:
+        pytest.skip(f"no Python {NON_DEFAULT['python_version']} on this machine to build with")
+    env = project_env(python)
+    root = generate(tmp_path, NON_DEFAULT, env)
+    check_project(root, env)
+    version = in_project(root, tool("uv"), "run", "--locked", "python", "--version", env=env)
+    assert version.stdout.startswith(f"Python {NON_DEFAULT['python_version']}")
+    assert (root / ".gitlab-ci.yml").is_file()
+    assert not (root / "notebooks").exists()
+
+
+@pytest.fixture
+def project_stack(default_project: tuple[Path, dict[str, str]]) -> Iterator[dict[str, str]]:
+    """The default project's own stack (`uv run strata stack up`), stopped and checked by PID."""
+    root, env = default_project
+    in_project(root, tool("uv"), "run", "--locked", "strata", "stack", "up", env=env)
+    try:
+        contract = json.loads(
+            in_project(
+                root, tool("uv"), "run", "--locked", "strata", "stack", "env", "--format", "json",
+                env=env,
+            ).stdout
+        )  # fmt: skip
+        yield contract
+    finally:
+        in_project(root, tool("uv"), "run", "--locked", "strata", "stack", "down", env=env)
+        shut_down(Project(root=root))
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def test_pipeline_tracks_registers_and_versions_data(
+    default_project: tuple[Path, dict[str, str]], project_stack: dict[str, str], tmp_path: Path
+) -> None:
+    root, env = default_project
+    uv = tool("uv")
+    assert project_stack["STRATA_BUCKET"] == "churn-forecast-data"
+    in_project(root, uv, "run", "--locked", "nox", "-s", "pipeline", env=env)
+    metrics = json.loads((root / "metrics" / "metrics.json").read_text())
+    assert metrics["roc_auc"] > 0.7, metrics
+    in_project(root, uv, "run", "--locked", "--env-file", ".env", "dvc", "push", env=env)
+    in_project(root, "git", "add", "--all", env=env)
+    in_project(root, "git", "commit", "--quiet", "--no-verify", "-m", "pipeline run", env=env)
+
+    # A fresh clone gets byte-identical data, features and model from the bucket.
+    clone = tmp_path / "clone"
+    in_project(tmp_path, "git", "clone", "--quiet", str(root), str(clone), env=env)
+    assert not (clone / "data" / "raw" / "customers.csv").exists()
+    dvc = str(root / ".venv" / "bin" / "dvc")
+    in_project(clone, dvc, "pull", env={**env, **project_stack})
+    for relative in (
+        "data/raw/customers.csv",
+        "data/features/train.parquet",
+        "data/features/test.parquet",
+        "models/model.pkl",
+    ):
+        assert (clone / relative).read_bytes() == (root / relative).read_bytes(), relative
+
+    # The tracking server holds the run and a version with every lineage tag filled.
+    script = """
+import json, sys, tempfile
+from pathlib import Path
+import mlflow
+from mlflow import MlflowClient
+from churn_forecast.lineage import tree_sha256
+client = MlflowClient()
+version = client.get_model_version_by_alias("churn_forecast", "candidate")
+run = client.get_run(version.run_id)
+with tempfile.TemporaryDirectory() as scratch:
+    local = mlflow.artifacts.download_artifacts(version.source, dst_path=scratch)
+    digest = tree_sha256(Path(local))
+json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
+           "metrics": run.data.metrics, "run_id": run.info.run_id}, sys.stdout)
+"""
+    out = in_project(
+        root, str(root / ".venv" / "bin" / "python"), "-c", script, env={**env, **project_stack}
+    )
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    tags = found["tags"]
+    for key in LINEAGE_KEYS:
+        assert tags.get(f"strata.{key}"), key
+    assert tags["strata.owner"] == "ml-platform"
+    assert tags["strata.artifact_sha256"] == found["digest"]
+    assert tags["strata.tracking_run"] == found["run_id"]
+    raw_dvc = yaml.safe_load((root / "data" / "raw" / "customers.csv.dvc").read_text())
+    assert tags["strata.data.data/raw/customers.csv"] == raw_dvc["outs"][0]["md5"]
+    assert tags["strata.data.data/raw/customers.csv"] == md5(root / "data/raw/customers.csv")
+    assert tags["strata.data.data/features"].endswith(".dir")
+    first_commit = in_project(root, "git", "rev-list", "--max-parents=0", "HEAD", env=env)
+    assert tags["strata.git_commit"] == first_commit.stdout.strip()
+    assert tags["strata.git_dirty"] == "false"
+    assert "tenure_months" in tags["strata.features"].split(",")
+    assert found["params"]["model"] == "logistic_regression"
+    assert found["metrics"]["test_roc_auc"] == pytest.approx(metrics["roc_auc"])
