@@ -158,6 +158,12 @@ def test_pipeline_tracks_registers_and_versions_data(
     in_project(root, "git", "add", "--all", env=env)
     in_project(root, "git", "commit", "--quiet", "--no-verify", "-m", "pipeline run", env=env)
 
+    # The exploration notebook runs and reads the run back from the tracking server.
+    in_project(root, uv, "run", "--locked", "nox", "-s", "notebooks", env=env)
+    executed = json.loads((root / ".nox" / "executed-explore.ipynb").read_text())
+    last_output = json.dumps(executed["cells"][-1]["outputs"])
+    assert "run_id" in last_output and "test_roc_auc" in last_output, last_output
+
     # A fresh clone gets byte-identical data, features and model from the bucket.
     clone = tmp_path / "clone"
     in_project(tmp_path, "git", "clone", "--quiet", str(root), str(clone), env=env)
@@ -208,3 +214,4 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     assert "tenure_months" in tags["strata.features"].split(",")
     assert found["params"]["model"] == "logistic_regression"
     assert found["metrics"]["test_roc_auc"] == pytest.approx(metrics["roc_auc"])
+    assert found["run_id"] in last_output
