@@ -122,6 +122,13 @@ def test_non_default_project_passes_its_own_checks(tmp_path: Path) -> None:
     assert (root / ".gitlab-ci.yml").is_file()
     assert not (root / "notebooks").exists()
 
+    # W&B-only tracking needs no stack: the pipeline runs and W&B records it offline.
+    in_project(root, tool("uv"), "run", "--locked", "dvc", "repro", env=env)
+    assert json.loads((root / "metrics" / "metrics.json").read_text())["roc_auc"] > 0.7
+    runs = sorted((root / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2, runs  # train, then evaluate resuming the same run id
+    assert runs[0].name.rsplit("-", 1)[1] == runs[1].name.rsplit("-", 1)[1]
+
 
 @pytest.fixture
 def project_stack(default_project: tuple[Path, dict[str, str]]) -> Iterator[dict[str, str]]:
