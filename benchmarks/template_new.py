@@ -51,7 +51,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds")
     args = parser.parse_args()
     console = Console()
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV"}}
+    # A user's shell: not this session's virtualenv (nox points uv at it otherwise).
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    }
     env["UV_PYTHON_DOWNLOADS"] = "never"
     news: list[float] = []
     tests: list[float] = []
