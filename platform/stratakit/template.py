@@ -100,6 +100,10 @@ def _copier_errors() -> Iterator[None]:
         raise TemplateError(f"copier: {exc}") from exc
     except ValueError as exc:  # copier reports invalid answers as ValueError
         raise InvalidInputError(str(exc)) from exc
+    except OSError as exc:
+        raise TemplateError(
+            f"{exc.filename or 'a file'}: {exc.strerror}; choose a folder you can write to."
+        ) from exc
 
 
 def new_project(

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from stratakit.errors import ProjectNotFoundError
-from stratakit.project import find_project
+from stratakit.errors import InvalidInputError, ProjectNotFoundError
+from stratakit.project import Project, find_project
+from stratakit.stack_context import prepare_context
 
 from ..conftest import make_project
 
@@ -25,3 +26,22 @@ def test_outside_any_project_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ProjectNotFoundError, match="does not exist"):
         find_project(tmp_path / "nope")
+
+
+def test_bucket_named_in_pyproject_is_used_for_the_stack(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", "p")
+    with (project.root / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.strata]\nbucket = "churn-data"\n')
+    ctx = prepare_context(Project(root=project.root))
+    assert ctx.state.bucket == "churn-data"
+
+
+@pytest.mark.parametrize("bucket", ["Churn_Data", "ab", "-churn", "x" * 64, 42])
+def test_invalid_bucket_in_pyproject_is_a_clear_error(tmp_path: Path, bucket: object) -> None:
+    project = make_project(tmp_path / "p", "p")
+    value = f'"{bucket}"' if isinstance(bucket, str) else str(bucket)
+    with (project.root / "pyproject.toml").open("a") as handle:
+        handle.write(f"\n[tool.strata]\nbucket = {value}\n")
+    with pytest.raises(InvalidInputError, match=r"\[tool\.strata\]\.bucket .* lowercase"):
+        prepare_context(Project(root=project.root))
+    assert not (project.root / ".strata" / "stack.json").exists()
