@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -28,6 +30,8 @@ from stratakit.stack import (
 )
 from stratakit.stack_context import contract_for, load_context
 from stratakit.template import TemplateSource, new_project, parse_data, update_project
+
+STATUS_FORMATS = ("table", "json")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -125,11 +129,22 @@ def stack_down(project_dir: ProjectDir = None) -> None:
 
 
 @stack_app.command("status")
-def stack_status_command(project_dir: ProjectDir = None) -> None:
-    """Show each service's URL, status, pid and memory."""
+def stack_status_command(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table (default) or json, for scripts.")
+    ] = "table",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Show each service's URL, port, status, pid and memory (exit 3 unless all healthy)."""
+    if fmt not in STATUS_FORMATS:
+        raise InvalidInputError(f"Unknown format '{fmt}'; use one of: {', '.join(STATUS_FORMATS)}.")
     project = _project(project_dir)
     statuses = stack_status(project)
-    console.print(status_table(statuses, f"{project.name}: stack status"))
+    if fmt == "json":
+        rows = [dataclasses.asdict(row) | {"healthy": row.healthy} for row in statuses]
+        sys.stdout.write(json.dumps({"project": project.name, "services": rows}, indent=2) + "\n")
+    else:
+        console.print(status_table(statuses, f"{project.name}: stack status"))
     if not all(row.healthy for row in statuses):
         raise typer.Exit(3)
 

@@ -47,6 +47,8 @@ class ServiceStatus:
     name: str
     title: str
     url: str
+    port: int
+    forwarded: bool
     status: str
     pid: int | None
     rss_bytes: int
@@ -102,6 +104,8 @@ def _status_of(
         name=spec.name,
         title=spec.title,
         url=spec.url,
+        port=spec.port,
+        forwarded=get_service(spec.name).forwarded,
         status=status,
         pid=pid,
         rss_bytes=tree_rss(pid) if pid and measure else 0,

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 import psutil
 import pytest
 
+from stratakit.ports import free_port
 from stratakit.processes import find_marked
 from stratakit.project import Project
+from stratakit.services import SERVICES
 from stratakit.stack import start_stack, stop_stack
 from stratakit.stack_context import contract_for, load_context
+from stratakit.state import new_state, save_state
 
 from ..conftest import make_project
 
@@ -74,6 +77,11 @@ def shut_down(project: Project) -> None:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     project = make_project(tmp_path_factory.mktemp("stack") / "shared-project", "shared-project")
+    # This stack lives for the whole session: random ports keep the defaults free for tests
+    # that need them (a dev container forwards the default ports).
+    state = new_state(project.slug, project.bucket)
+    state.ports = {name: free_port() for name in SERVICES}
+    save_state(project.state_file, state)
     running = launch(project)
     try:
         yield running

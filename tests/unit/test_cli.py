@@ -57,6 +57,25 @@ def test_env_json_is_machine_readable(project: Project) -> None:
     assert "MLFLOW_TRACKING_URI" in json.loads(result.stdout)
 
 
+def test_status_rejects_unknown_format(project: Project) -> None:
+    result = strata("stack", "status", "--format", "yaml", cwd=project.root)
+    assert_one_line_error(result, "yaml", "table", "json")
+
+
+def test_status_json_reports_ports_and_which_are_forwarded(project: Project) -> None:
+    ctx = prepare_context(project)
+    result = strata("stack", "status", "--format", "json", cwd=project.root)
+    assert result.returncode == 3  # nothing runs yet
+    services = {row["name"]: row for row in json.loads(result.stdout)["services"]}
+    assert {name: row["port"] for name, row in services.items()} == ctx.state.ports
+    assert {name for name, row in services.items() if row["forwarded"]} == {
+        "object-store",
+        "mlflow",
+        "prefect",
+    }
+    assert {(row["status"], row["healthy"]) for row in services.values()} == {("stopped", False)}
+
+
 def test_purge_without_confirmation_keeps_everything(project: Project) -> None:
     prepare_context(project)
     result = strata("stack", "purge", cwd=project.root)

@@ -60,3 +60,5 @@ class ServiceDefinition:
     title: str
     default_port: int
     build: Callable[[StackContext], ServiceSpec]
+    forwarded: bool = True
+    """Whether people open this port (a UI or an API), so dev containers forward it."""

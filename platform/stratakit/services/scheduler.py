@@ -88,6 +88,11 @@ def build_worker(ctx: StackContext) -> ServiceSpec:
 SERVER = ServiceDefinition(
     name=NAME, title="scheduler (Prefect server)", default_port=4200, build=build_server
 )
+# The worker's port only answers health checks: nobody opens it, so nothing forwards it.
 WORKER = ServiceDefinition(
-    name=WORKER_NAME, title="scheduler worker", default_port=4201, build=build_worker
+    name=WORKER_NAME,
+    title="scheduler worker",
+    default_port=4201,
+    build=build_worker,
+    forwarded=False,
 )
