@@ -12,6 +12,7 @@ from typing import Any
 
 import copier
 import pytest
+import yaml
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -50,6 +51,16 @@ MATRIX: dict[str, dict[str, Any]] = {
         "devcontainer": "cpu",
     },
 }
+
+
+@pytest.fixture(scope="package", params=sorted(MATRIX))
+def rendered(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
+    """Each answer set of the matrix, rendered once for every test module (no tasks run)."""
+    dest = render(tmp_path_factory.mktemp(request.param) / "project", MATRIX[request.param])
+    answered = yaml.safe_load((dest / ".copier-answers.yml").read_text())
+    return dest, answered
 
 
 def render(dest: Path, data: Mapping[str, Any], **options: Any) -> Path:

@@ -16,9 +16,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import json5
 import pytest
 import yaml
 
+from stratakit.ports import is_port_free
 from stratakit.project import Project
 
 from ..e2e.conftest import shut_down
@@ -222,3 +224,81 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     assert found["params"]["model"] == "logistic_regression"
     assert found["metrics"]["test_roc_auc"] == pytest.approx(metrics["roc_auc"])
     assert found["run_id"] in last_output
+
+
+LIFECYCLE_ORDER = (
+    "onCreateCommand",
+    "updateContentCommand",
+    "postCreateCommand",
+    "postStartCommand",
+    "postAttachCommand",
+)
+
+
+def run_lifecycle_command(
+    command: str | list[str] | dict[str, Any], root: Path, env: Mapping[str, str]
+) -> str:
+    """One lifecycle command in the spec's three forms: shell string, argv, parallel object."""
+    if isinstance(command, dict):
+        procs = [
+            subprocess.Popen(
+                ["/bin/sh", "-c", part] if isinstance(part, str) else part,
+                cwd=root,
+                env=dict(env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for part in command.values()
+        ]
+        outputs = [proc.communicate(timeout=900)[0] for proc in procs]
+        assert all(proc.returncode == 0 for proc in procs), outputs
+        return "".join(outputs)
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
+    return in_project(root, *argv, env=env).stdout
+
+
+def test_dev_container_lifecycle_from_a_clean_checkout(
+    default_project: ProjectAndEnv, tmp_path: Path
+) -> None:
+    """What the container runs after it is created and started, in order, on this machine."""
+    root, env = default_project
+    # Same depth as the generated project, so the kit's relative path source still resolves.
+    clone = tmp_path / "project"
+    in_project(tmp_path, "git", "clone", "--quiet", str(root), str(clone), env=env)
+    assert not (clone / ".venv").exists()
+    raw = (clone / ".devcontainer" / "devcontainer.json").read_text()
+    config = json5.loads(raw.replace("${containerWorkspaceFolder}", str(clone)))
+    container_env = {**env, **config.get("containerEnv", {}), **config.get("remoteEnv", {})}
+    forwarded = set(config["forwardPorts"]) - {8888}
+    busy = [port for port in sorted(forwarded) if not is_port_free(port)]
+    assert not busy, f"ports {busy} are taken on this machine; a container would have them free"
+
+    outputs = {}
+    try:
+        for name in LIFECYCLE_ORDER:
+            if name in config:
+                outputs[name] = run_lifecycle_command(config[name], clone, container_env)
+        assert list(outputs) == ["postCreateCommand", "postStartCommand"]
+        assert (clone / ".venv" / "bin" / "python").is_file()
+        assert (clone / ".git" / "hooks" / "pre-commit").is_file()
+        assert "runs on the CPU" in outputs["postCreateCommand"] or (
+            "Training device: cuda" in outputs["postCreateCommand"]
+        )
+        # A restart (Codespaces stop/start) runs postStartCommand again: harmless.
+        run_lifecycle_command(config["postStartCommand"], clone, container_env)
+        status = json.loads(
+            in_project(
+                clone, str(clone / ".venv" / "bin" / "strata"), "stack", "status", "--format",
+                "json", env=container_env,
+            ).stdout
+        )  # fmt: skip
+        services = status["services"]
+        assert all(service["healthy"] for service in services), services
+        assert {s["port"] for s in services if s["forwarded"]} == forwarded
+        assert (clone / ".env").is_file()
+    finally:
+        if (clone / ".venv" / "bin" / "strata").exists():
+            in_project(clone, str(clone / ".venv" / "bin" / "strata"), "stack", "down", env=env)
+        if (clone / ".strata").exists():
+            shut_down(Project(root=clone))
