@@ -133,7 +133,7 @@ def test_pre_commit_hooks_never_clone_from_the_network(rendered: Any) -> None:
     expected = {
         "ruff-check", "ruff-format", "mypy", "check-yaml", "check-toml", "check-json",
         "end-of-file-fixer", "trailing-whitespace", "check-added-large-files",
-        "detect-secrets", "uv-lock", "dvc-pre-commit", "dvc-pre-push",
+        "detect-secrets", "uv-lock", "dvc-pre-commit", "dvc-pre-push", "hadolint",
     }  # fmt: skip
     assert expected <= ids
     assert ("nbstripout" in ids) == answers["notebooks"]

@@ -25,6 +25,7 @@ def scratch_template(folder: Path) -> Path:
     folder.mkdir()
     shutil.copy(KIT_ROOT / "copier.yml", folder / "copier.yml")
     shutil.copytree(KIT_ROOT / "template", folder / "template")
+    shutil.copytree(KIT_ROOT / "devcontainer", folder / "devcontainer")
     run(["git", "init", "--quiet", "--initial-branch=main"], cwd=folder)
     commit_all(folder, "template v1")
     run([*GIT, "tag", "v1"], cwd=folder)
@@ -69,6 +70,30 @@ def test_update_brings_template_changes_and_keeps_hand_edits(tmp_path: Path) -> 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v2"
     assert answers["tracking"] == "both"  # previous answers are kept
+    assert not list(project.rglob("*.rej"))
+
+
+def test_update_refreshes_the_dev_container_and_keeps_its_local_edits(tmp_path: Path) -> None:
+    _, project = template_and_project(tmp_path, {"project_name": "Churn Forecast"})
+    template = tmp_path / "template-repo"
+    config = project / ".devcontainer" / "devcontainer.json"
+    config.write_text(config.read_text().replace('"cpus": 4', '"cpus": 8'))
+    commit_all(project, "more cores for our codespaces")
+
+    # The kit's image recipe changes (one file in devcontainer/), and the template is tagged v2.
+    dockerfile = template / "devcontainer" / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace("        less \\\n", "        less \\\n        make \\\n")
+    )
+    commit_all(template, "image: add make")
+    run([*GIT, "tag", "v2"], cwd=template)
+
+    update_project(project, {}, quiet=True, skip_tasks=True)
+
+    generated = project / ".devcontainer" / "Dockerfile"
+    assert generated.read_bytes() == dockerfile.read_bytes()
+    assert "        make \\\n" in generated.read_text()
+    assert '"cpus": 8' in config.read_text()
     assert not list(project.rglob("*.rej"))
 
 
