@@ -13,9 +13,11 @@ import click
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from stratakit import __version__
+from stratakit.cli_model import model_app
 from stratakit.contract import FORMATS, render
 from stratakit.errors import InvalidInputError, StackStartError, StrataError
 from stratakit.project import Project, find_project
@@ -45,6 +47,7 @@ app = typer.Typer(
 )
 stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+app.add_typer(model_app, name="model")
 
 ProjectDir = Annotated[
     Path | None,
@@ -357,13 +360,13 @@ def main() -> None:
     try:
         result = app(standalone_mode=False)
     except StackStartError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         if exc.log_tail:
             err_console.rule(f"last lines of {exc.service}.log")
             err_console.print(exc.log_tail, markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except StrataError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err_console.print("aborted")

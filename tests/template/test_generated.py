@@ -225,6 +225,18 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     assert found["metrics"]["test_roc_auc"] == pytest.approx(metrics["roc_auc"])
     assert found["run_id"] in last_output
 
+    # The kit re-checks that lineage and promotes the version through the project's gate.
+    strata = [uv, "run", "--locked", "strata", "model"]
+    verified = in_project(
+        root, *strata, "verify", "churn_forecast@candidate", "-f", "json", env=env
+    )
+    assert json.loads(verified.stdout)["ok"] is True
+    in_project(root, *strata, "promote", "churn_forecast", "1", "-m", "first model", env=env)
+    described = in_project(
+        root, *strata, "describe", "churn_forecast@production", "-f", "json", env=env
+    )
+    assert json.loads(described.stdout)["tags"]["strata.promotion.reason"] == "first model"
+
 
 LIFECYCLE_ORDER = (
     "onCreateCommand",

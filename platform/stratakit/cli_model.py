@@ -1,0 +1,203 @@
+"""``strata model``: the registry's answers (who, which binary, which data) and alias moves."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stratakit.errors import InvalidInputError
+from stratakit.lineage import REQUIRED
+from stratakit.project import find_project
+from stratakit.quality_gate import load_gate
+from stratakit.registry import (
+    Finding,
+    ModelRef,
+    VersionInfo,
+    describe,
+    list_models,
+    promote,
+    rollback,
+    verify,
+)
+from stratakit.registry_client import actor, registry_client
+
+console = Console()
+model_app = typer.Typer(
+    help="The model registry: list, describe, verify, promote, roll back.", no_args_is_help=True
+)
+
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        "-C",
+        help="Project folder (default: the nearest one with a pyproject.toml).",
+    ),
+]
+Format = Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")]
+Reason = Annotated[str, typer.Option("--reason", "-m", help="Why (recorded on the version).")]
+LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
+
+
+def _format(fmt: str) -> str:
+    if fmt not in {"table", "json"}:
+        raise InvalidInputError(f"Unknown format '{fmt}'; use one of: table, json.")
+    return fmt
+
+
+def _json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+@model_app.command("list")
+def model_list(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
+    """Registered models: latest version, aliases, owner."""
+    _format(fmt)
+    with registry_client(find_project(project_dir)) as client:
+        rows = list_models(client)
+    if fmt == "json":
+        _json([dataclasses.asdict(row) for row in rows])
+        return
+    table = Table(title="registered models", title_justify="left")
+    for column in ("model", "latest", "versions", "aliases", "owner"):
+        table.add_column(column)
+    for row in rows:
+        aliases = ", ".join(f"{a} → v{v}" for a, v in row.aliases.items()) or "-"
+        table.add_row(row.name, row.latest_version, str(row.versions), aliases, row.owner or "-")
+    console.print(table if rows else "No registered models yet.")
+
+
+def _lineage_table(info: VersionInfo) -> Table:
+    lineage = info.lineage
+    table = Table(
+        title=f"{info.name} version {info.version}"
+        + (f" ({', '.join(info.aliases)})" if info.aliases else ""),
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column("question", style="bold")
+    table.add_column("answer")
+    table.add_row("who owns it", lineage.owner or "[red]missing[/red]")
+    table.add_row("which binary", f"sha256 {lineage.artifact_sha256 or '[red]missing[/red]'}")
+    table.add_row("", info.source)
+    table.add_row("which features", ", ".join(lineage.features) or "[red]missing[/red]")
+    dirty = {"true": " [yellow](uncommitted changes)[/yellow]", "false": " (clean)"}
+    table.add_row(
+        "which code",
+        f"git {lineage.git_commit or '[red]missing[/red]'}{dirty.get(lineage.git_dirty, '')}",
+    )
+    for path, digest in lineage.data.items() or {"-": "[red]missing[/red]"}.items():
+        table.add_row("which data", f"{path}: {digest}")
+    table.add_row(
+        "which run",
+        f"pipeline {lineage.pipeline_run or '-'}, tracking {lineage.tracking_run or '-'}",
+    )
+    metrics = ", ".join(f"{k} = {v:.4g}" for k, v in sorted(info.metrics.items()))
+    table.add_row("metrics", metrics or "-")
+    table.add_row("registered", info.created.isoformat(timespec="seconds"))
+    if lineage.missing:
+        table.caption = f"missing tags: {', '.join(lineage.missing)}"
+    return table
+
+
+@model_app.command("describe")
+def model_describe(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION.")],
+    fmt: Format = "table",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Who owns a version, which binary, features, code, data and run produced it."""
+    _format(fmt)
+    model_ref = ModelRef.parse(ref)
+    with registry_client(find_project(project_dir)) as client:
+        info = describe(client, model_ref)
+    if fmt == "json":
+        _json(dataclasses.asdict(info) | {"questions": dict(REQUIRED)})
+    else:
+        console.print(_lineage_table(info))
+
+
+def _findings_table(title: str, findings: list[Finding]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    for finding in findings:
+        style = LEVEL_STYLE[finding.level]
+        table.add_row(finding.check, f"[{style}]{finding.level}[/{style}]", finding.detail)
+    return table
+
+
+@model_app.command("verify")
+def model_verify(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION.")],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Warnings (changed data, dirty tree) fail too.")
+    ] = False,
+    fmt: Format = "table",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Re-check the lineage: artifact digest, commit, DVC inputs, tags (exit 1 on mismatch)."""
+    _format(fmt)
+    model_ref = ModelRef.parse(ref)
+    project = find_project(project_dir)
+    with registry_client(project) as client:
+        info = describe(client, model_ref)
+        findings = verify(client, info, project.root)
+    failing = {"fail", "warn"} if strict else {"fail"}
+    failed = [f for f in findings if f.level in failing]
+    if fmt == "json":
+        _json({"model": info.name, "version": info.version, "ok": not failed,
+               "findings": [dataclasses.asdict(f) for f in findings]})  # fmt: skip
+    else:
+        console.print(_findings_table(f"verify {info.name} version {info.version}", findings))
+        verdict = f"[red]{len(failed)} mismatch(es)[/red]" if failed else "[green]verified[/green]"
+        console.print(verdict)
+    if failed:
+        raise typer.Exit(1)
+
+
+@model_app.command("promote")
+def model_promote(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    version: Annotated[int, typer.Argument(help="Version number to promote.", min=1)],
+    reason: Reason,
+    to: Annotated[str, typer.Option("--to", help="Alias to move.")] = "production",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Move an alias to a version if it passes the project's quality gate."""
+    project = find_project(project_dir)
+    thresholds = load_gate(project.settings)
+    with registry_client(project) as client:
+        move = promote(
+            client,
+            ModelRef(name, version=str(version)),
+            to,
+            thresholds,
+            reason=reason,
+            actor=actor(project),
+        )
+    for result in move.gate:
+        console.print(f"[green]✓[/green] {result.explain()}")
+    before = f"v{move.previous}" if move.previous else "nothing"
+    console.print(f"{move.name}@{move.alias}: {before} → v{move.version}")
+
+
+@model_app.command("rollback")
+def model_rollback(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    reason: Reason,
+    alias: Annotated[str, typer.Option("--alias", help="Alias to move back.")] = "production",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Return an alias to the version it held before the last promotion."""
+    project = find_project(project_dir)
+    with registry_client(project) as client:
+        move = rollback(client, name, alias, reason=reason, actor=actor(project))
+    console.print(f"{move.name}@{move.alias}: v{move.previous} → v{move.version}")
