@@ -110,9 +110,20 @@ def run_project_demo(
             dest, ["--env-file", ".env", "python", "-c", _READ_VERSION, MODEL_NAME], "reading"
         )
         found = json.loads(raw.strip().splitlines()[-1])
+        version = str(found["version"])
+        model = ["strata", "model"]
+        for title, args in (
+            (f"uv run strata model verify {MODEL_NAME}/{version} (artifact, commit, data)",
+             [*model, "verify", f"{MODEL_NAME}/{version}"]),
+            (f"uv run strata model promote {MODEL_NAME} {version} (through the quality gate)",
+             [*model, "promote", MODEL_NAME, version, "-m", "strata demo: passed the gate"]),
+        ):  # fmt: skip
+            started = time.perf_counter()
+            _run(dest, args, title.split(" (")[0])
+            on_step(ProjectStep(title=title, seconds=time.perf_counter() - started))
     finally:
         if stop_after:
             _run(dest, ["strata", "stack", "down"], "stack down")
     return RegisteredModel(
-        name=MODEL_NAME, version=str(found["version"]), run_id=found["run_id"], tags=found["tags"]
+        name=MODEL_NAME, version=version, run_id=found["run_id"], tags=found["tags"]
     )

@@ -76,6 +76,8 @@ def test_demo_runs_end_to_end_and_stops(tmp_path: Path) -> None:
         # The project half: generated, pipeline run, data pushed, version registered.
         assert "uv run nox -s pipeline" in text
         assert "churn_forecast version 1: lineage" in text
+        assert "uv run strata model verify churn_forecast/1" in text
+        assert "uv run strata model promote churn_forecast 1" in text
         assert "strata.artifact_sha256" in text
         assert "The stacks are stopped again" in text
         assert (demo / "churn-forecast" / "dvc.lock").is_file()
