@@ -110,6 +110,14 @@ def test_default_project_passes_its_own_checks(default_project: ProjectAndEnv) -
     assert answers["tracking"] == "mlflow"
     assert (root / "data" / "raw" / "customers.csv.dvc").is_file()
     assert (root / ".git" / "hooks" / "pre-commit").is_file()
+    # The project runs this checkout's kit, not a build uv cached from older sources.
+    installed = in_project(
+        root, str(root / ".venv" / "bin" / "python"), "-c",
+        "import pathlib, stratakit; print(pathlib.Path(stratakit.__file__).parent)", env=env,
+    ).stdout.strip()  # fmt: skip
+    kit = Path(__file__).resolve().parents[2] / "platform" / "stratakit"
+    for module in sorted(kit.glob("*.py")):
+        assert (Path(installed) / module.name).read_bytes() == module.read_bytes(), module.name
 
 
 def test_non_default_project_passes_its_own_checks(tmp_path: Path) -> None:
