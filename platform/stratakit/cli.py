@@ -18,6 +18,7 @@ from rich.table import Table
 
 from stratakit import __version__
 from stratakit.cli_model import model_app
+from stratakit.cli_options import ProjectDir
 from stratakit.contract import FORMATS, render
 from stratakit.errors import InvalidInputError, StackStartError, StrataError
 from stratakit.project import Project, find_project
@@ -49,15 +50,6 @@ stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_
 app.add_typer(stack_app, name="stack")
 app.add_typer(model_app, name="model")
 
-ProjectDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--project-dir",
-        "-C",
-        help="Project folder (default: the nearest one with a pyproject.toml).",
-        show_default=False,
-    ),
-]
 
 _STATUS_STYLE = {"healthy": "green", "starting": "yellow", "stopped": "dim", "failed": "red"}
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from stratakit.cli_options import ProjectDir
 from stratakit.errors import InvalidInputError
 from stratakit.lineage import REQUIRED
 from stratakit.project import find_project
@@ -33,14 +33,6 @@ model_app = typer.Typer(
     help="The model registry: list, describe, verify, promote, roll back.", no_args_is_help=True
 )
 
-ProjectDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--project-dir",
-        "-C",
-        help="Project folder (default: the nearest one with a pyproject.toml).",
-    ),
-]
 Format = Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")]
 Reason = Annotated[str, typer.Option("--reason", "-m", help="Why (recorded on the version).")]
 LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
