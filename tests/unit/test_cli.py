@@ -72,6 +72,7 @@ def test_status_json_reports_ports_and_which_are_forwarded(project: Project) -> 
         "object-store",
         "mlflow",
         "prefect",
+        "gateway",
     }
     assert {(row["status"], row["healthy"]) for row in services.values()} == {("stopped", False)}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stratakit.errors import UnknownServiceError
-from stratakit.services import object_store, scheduler, tracking
+from stratakit.services import gateway, object_store, scheduler, tracking
 from stratakit.services.base import ServiceDefinition, ServiceSpec, StackContext
 
 #: Start order is irrelevant (they start in parallel); this is the display order.
@@ -14,6 +14,7 @@ SERVICES: dict[str, ServiceDefinition] = {
         tracking.SERVICE,
         scheduler.SERVER,
         scheduler.WORKER,
+        gateway.SERVICE,
     )
 }
 

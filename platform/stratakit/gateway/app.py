@@ -1,0 +1,333 @@
+"""The ASGI app: routes that move bytes between HTTP and the pure protocol functions.
+
+``create_app`` takes everything it uses (the served models, metrics, the prediction log),
+so a test can build one around models it loaded itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from stratakit import __version__
+from stratakit.gateway import openapi, protocols
+from stratakit.gateway.batching import MicroBatcher
+from stratakit.gateway.inputs import Batch, InputError
+from stratakit.gateway.loading import LoadedModel, ServedModels
+from stratakit.gateway.metrics import GatewayMetrics
+from stratakit.gateway.prediction_log import Entry, PredictionLog
+
+log = logging.getLogger("stratakit.gateway")
+JSON = "application/json"
+
+
+@dataclass
+class Gateway:
+    """What the routes share."""
+
+    served: ServedModels
+    metrics: GatewayMetrics
+    prediction_log: PredictionLog
+    alias: str = "production"
+    max_body_bytes: int = 8 * 2**20
+    batchers: dict[str, tuple[LoadedModel, MicroBatcher]] = field(default_factory=dict)
+    """One micro-batcher per served fast-path model, replaced with the model."""
+
+
+def create_app(
+    gateway: Gateway,
+    on_startup: Callable[[], None] = lambda: None,
+    on_shutdown: Callable[[], None] = lambda: None,
+) -> Starlette:
+    """The Starlette app serving ``gateway``; the hooks start and stop background work."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        on_startup()
+        try:
+            yield
+        finally:
+            on_shutdown()
+
+    routes = [
+        Route("/v2/health/live", _live(), methods=["GET"]),
+        Route("/v2/health/ready", _ready(gateway), methods=["GET"]),
+        Route("/ping", _ready(gateway), methods=["GET"]),
+        Route("/health", _ready(gateway), methods=["GET"]),
+        Route("/v2", _server_metadata(gateway), methods=["GET"]),
+        Route("/v2/models/{name}", _model_metadata(gateway), methods=["GET"]),
+        Route("/v2/models/{name}/versions/{version}", _model_metadata(gateway), methods=["GET"]),
+        Route("/v2/models/{name}/ready", _model_ready(gateway), methods=["GET"]),
+        Route("/v2/models/{name}/infer", _infer_v2(gateway), methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", _infer_v2(gateway), methods=["POST"]),
+        Route("/invocations", _invocations(gateway), methods=["POST"]),
+        Route("/models/{name}/invocations", _invocations(gateway), methods=["POST"]),
+        Route("/metrics", _metrics(gateway), methods=["GET"]),
+        Route("/openapi.json", _openapi(gateway), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+Endpoint = Callable[[Request], Any]
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(protocols.dumps(payload), status, headers=headers, media_type=JSON)
+
+
+def _live() -> Endpoint:
+    async def live(request: Request) -> Response:
+        return _json({"live": True})
+
+    return live
+
+
+def _ready(gateway: Gateway) -> Endpoint:
+    async def ready(request: Request) -> Response:
+        # The Open Inference Protocol answers "not ready" with a 4xx, not a 5xx.
+        ok = gateway.served.ready
+        return _json({"ready": ok, "models": sorted(gateway.served.all())}, 200 if ok else 400)
+
+    return ready
+
+
+def _server_metadata(gateway: Gateway) -> Endpoint:
+    async def metadata(request: Request) -> Response:
+        return _json(
+            {
+                "name": "stratakit-gateway",
+                "version": __version__,
+                "extensions": [],
+                "alias": gateway.alias,
+                "models": {n: m.version for n, m in sorted(gateway.served.all().items())},
+            }
+        )
+
+    return metadata
+
+
+def _not_served(gateway: Gateway, name: str) -> str:
+    served = ", ".join(sorted(gateway.served.all())) or "none"
+    return (
+        f"model '{name[:100]}' is not served (served: {served}); promote a version with "
+        f"`strata model promote NAME VERSION --to {gateway.alias}`"
+    )
+
+
+def _lookup(gateway: Gateway, request: Request) -> LoadedModel:
+    name = request.path_params["name"]
+    model = gateway.served.get(name)
+    if model is None:
+        raise InputError(_not_served(gateway, name), 404)
+    version = request.path_params.get("version")
+    if version is not None and version != model.version:
+        raise InputError(
+            f"{name} version {version[:20]} is not served; version {model.version} holds "
+            f"the '{gateway.alias}' alias",
+            404,
+        )
+    return model
+
+
+def _model_metadata(gateway: Gateway) -> Endpoint:
+    async def metadata(request: Request) -> Response:
+        try:
+            model = _lookup(gateway, request)
+        except InputError as exc:
+            return _json({"error": str(exc)}, exc.status)
+        return _json(protocols.v2_model_metadata(model))
+
+    return metadata
+
+
+def _model_ready(gateway: Gateway) -> Endpoint:
+    async def ready(request: Request) -> Response:
+        try:
+            model = _lookup(gateway, request)
+        except InputError as exc:
+            return _json({"error": str(exc)}, exc.status)
+        return _json({"name": model.name, "version": model.version, "ready": True})
+
+    return ready
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise InputError("Content-Length is not a number")
+        if int(declared) > limit:
+            raise InputError(
+                f"the body has {declared} bytes, over the {limit}-byte limit; send smaller "
+                "batches (or raise STRATA_GATEWAY_MAX_BODY_BYTES)",
+                413,
+            )
+        return await request.body()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InputError(f"the body is over the {limit}-byte limit; send smaller batches", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _predict(gateway: Gateway, model: LoadedModel, batch: Batch) -> Any:
+    """Fast-path models run on the loop, micro-batched; others run off the event loop."""
+    try:
+        matrix = model.matrix(batch)
+        if matrix is not None and model.fast is not None:
+            batcher = gateway.batchers.get(model.name)
+            if batcher is None or batcher[0] is not model:
+                batcher = (model, MicroBatcher(model.fast))
+                gateway.batchers[model.name] = batcher
+            return await batcher[1](matrix)
+        return await run_in_threadpool(model.predict, batch)
+    except InputError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"the model rejected the input: {exc}", 422) from None
+
+
+class _Timer:
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _infer_v2(gateway: Gateway) -> Endpoint:
+    async def infer(request: Request) -> Response:
+        timer = _Timer()
+        model: LoadedModel | None = None
+        rows = 0
+        try:
+            model = _lookup(gateway, request)
+            body = protocols.parse_json(await _read_body(request, gateway.max_body_bytes))
+            batch, request_id = protocols.v2_batch(model.spec, body)
+            outputs = await _predict(gateway, model, batch)
+            payload = protocols.v2_response(model, outputs, request_id)
+            rows = batch.rows
+        except InputError as exc:
+            status, response = exc.status, _json({"error": str(exc)}, exc.status)
+        else:
+            status, response = 200, _json(payload, headers=_model_headers(model))
+            _record(gateway, model, request_id, "v2", batch, outputs)
+        _observe(gateway, model, "v2", status, timer, rows)
+        return response
+
+    return infer
+
+
+def _invocations(gateway: Gateway) -> Endpoint:
+    async def invocations(request: Request) -> Response:
+        timer = _Timer()
+        model: LoadedModel | None = None
+        rows = 0
+        try:
+            model = _invocations_model(gateway, request)
+            body = await _read_body(request, gateway.max_body_bytes)
+            content_type = request.headers.get("content-type", JSON)
+            batch = protocols.invocations_batch(model.spec, body, content_type)
+            outputs = await _predict(gateway, model, batch)
+            payload = protocols.invocations_response(outputs)
+            rows = batch.rows
+        except InputError as exc:
+            status = exc.status
+            code = "RESOURCE_DOES_NOT_EXIST" if status == 404 else "BAD_REQUEST"
+            response = _json({"error_code": code, "message": str(exc)}, status)
+        else:
+            status, response = 200, _json(payload, headers=_model_headers(model))
+            _record(gateway, model, None, "invocations", batch, outputs)
+        _observe(gateway, model, "invocations", status, timer, rows)
+        return response
+
+    return invocations
+
+
+def _invocations_model(gateway: Gateway, request: Request) -> LoadedModel:
+    if "name" in request.path_params:
+        return _lookup(gateway, request)
+    name = request.query_params.get("model")
+    served = gateway.served.all()
+    if name is None:
+        if len(served) == 1:
+            return next(iter(served.values()))
+        raise InputError(
+            f"{len(served)} models are served; name one with /invocations?model=NAME or use "
+            "/models/NAME/invocations"
+            if served
+            else _not_served(gateway, "(none)"),
+            400 if served else 404,
+        )
+    model = served.get(name)
+    if model is None:
+        raise InputError(_not_served(gateway, name), 404)
+    return model
+
+
+def _model_headers(model: LoadedModel) -> dict[str, str]:
+    return {"x-model-name": model.name, "x-model-version": model.version}
+
+
+def _record(
+    gateway: Gateway,
+    model: LoadedModel,
+    request_id: str | None,
+    protocol: str,
+    batch: Batch,
+    outputs: Any,
+) -> None:
+    if gateway.prediction_log.enabled:
+        gateway.prediction_log.record(
+            Entry(
+                at=time.time(),
+                model=model.name,
+                version=model.version,
+                request_id=request_id or uuid.uuid4().hex,
+                protocol=protocol,
+                batch=batch,
+                outputs=outputs,
+            )
+        )
+
+
+def _observe(
+    gateway: Gateway,
+    model: LoadedModel | None,
+    protocol: str,
+    status: int,
+    timer: _Timer,
+    rows: int,
+) -> None:
+    name, version = (model.name, model.version) if model is not None else ("", "")
+    gateway.metrics.observe(name, version, protocol, status, timer.seconds(), rows)
+
+
+def _metrics(gateway: Gateway) -> Endpoint:
+    async def metrics(request: Request) -> Response:
+        return Response(gateway.metrics.render(), media_type=gateway.metrics.content_type)
+
+    return metrics
+
+
+def _openapi(gateway: Gateway) -> Endpoint:
+    async def document(request: Request) -> Response:
+        return _json(openapi.document(gateway.served.all(), __version__))
+
+    return document

@@ -1,0 +1,353 @@
+"""Loading served models and swapping them when the serving alias moves.
+
+A version is downloaded into a private folder, its digest is checked against the
+``strata.artifact_sha256`` lineage tag, it is loaded and warmed up on its input example,
+and only then does it replace the previous version, in one reference assignment. Requests
+already running keep the object they picked up, so a swap fails no request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stratakit.gateway.inputs import Batch, InputError, InputSpec
+from stratakit.lineage import TAG_PREFIX, tree_sha256
+
+log = logging.getLogger("stratakit.gateway")
+
+#: scikit-learn's warning when the fast path hands it a plain matrix. The columns are in the
+#: order it was fitted with (checked at load time), so the gateway silences it.
+FEATURE_NAMES_WARNING = "X does not have valid feature names"
+
+
+class ModelLoadError(Exception):
+    """A version cannot be served (download, digest, load or warm-up failed)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One servable version: its input contract and how to call it."""
+
+    name: str
+    version: str
+    spec: InputSpec
+    pyfunc: Any
+    predict_fn: str = "predict"
+    fast: Callable[[np.ndarray], Any] | None = None
+    """The native model's predict function, for numeric inputs (no DataFrame per request)."""
+    matrix_order: tuple[str, ...] = ()
+    run_id: str = ""
+    artifact_sha256: str = ""
+    loaded_at: float = field(default_factory=time.time)
+
+    def predict(self, batch: Batch) -> Any:
+        """Predict a validated batch; the fast path when the model takes a matrix."""
+        matrix = self.matrix(batch)
+        if matrix is not None and self.fast is not None:
+            return self.fast(matrix)
+        return self.pyfunc.predict(self.model_input(batch))
+
+    def matrix(self, batch: Batch) -> np.ndarray | None:
+        """The fast path's input (columns stacked in fitted order), or ``None`` without one."""
+        if self.fast is None:
+            return None
+        if batch.tensor is not None:
+            return batch.tensor
+        if batch.columns is not None:
+            return np.column_stack([batch.columns[name] for name in self.matrix_order]).astype(
+                np.float64, copy=False
+            )
+        return None
+
+    def model_input(self, batch: Batch) -> Any:
+        """What ``pyfunc.predict`` takes: a DataFrame for columns, the array for a tensor."""
+        import pandas as pd
+
+        if batch.columns is not None:
+            return pd.DataFrame({name: batch.columns[name] for name in self.spec.names})
+        if batch.tensor is not None:
+            return batch.tensor
+        if isinstance(batch.raw, (list, dict)):
+            try:
+                return pd.DataFrame(batch.raw)
+            except ValueError as exc:
+                raise InputError(f"the input cannot form a table: {exc}") from None
+        return batch.raw
+
+
+def load_version(
+    name: str, version: str, tags: Mapping[str, str], source: str, model_dir: Path
+) -> LoadedModel:
+    """Download (from the version's ``source``), check, load and warm up one version."""
+    local = _download(name, version, source, model_dir)
+    try:
+        return load_folder(name, version, local, tags.get(TAG_PREFIX + "artifact_sha256", ""))
+    except ModelLoadError:
+        shutil.rmtree(local, ignore_errors=True)  # fetch it afresh on the next attempt
+        raise
+
+
+def load_folder(name: str, version: str, local: Path, expected: str = "") -> LoadedModel:
+    """Check (when ``expected`` is given), load and warm up a model folder."""
+    import mlflow
+
+    if expected:
+        actual = tree_sha256(local)
+        if actual != expected:
+            raise ModelLoadError(
+                f"{name}/{version}: the artifact's sha256 {actual[:12]} differs from its "
+                f"lineage tag {expected[:12]}; run `strata model verify {name}/{version}`."
+            )
+    else:
+        log.warning("%s/%s has no strata.artifact_sha256 tag; serving it unchecked", name, version)
+    try:
+        pyfunc = mlflow.pyfunc.load_model(str(local))
+    except Exception as exc:
+        raise ModelLoadError(f"{name}/{version} cannot be loaded: {exc}") from exc
+    spec = InputSpec.from_signature(pyfunc.metadata.get_input_schema())
+    pyfunc_conf = pyfunc.metadata.flavors.get("python_function", {})
+    predict_fn = str(pyfunc_conf.get("predict_fn", "predict"))
+    model = LoadedModel(
+        name=name,
+        version=version,
+        spec=spec,
+        pyfunc=pyfunc,
+        predict_fn=predict_fn,
+        run_id=str(getattr(pyfunc.metadata, "run_id", "") or ""),
+        artifact_sha256=expected,
+    )
+    example = _example(pyfunc, local, spec)
+    model = _with_fast_path(model, pyfunc_conf, example)
+    if example is not None:
+        try:
+            model.predict(example)
+        except Exception as exc:
+            raise ModelLoadError(f"{name}/{version} fails on its input example: {exc}") from exc
+    return model
+
+
+def _download(name: str, version: str, source: str, model_dir: Path) -> Path:
+    """The version's files in ``model_dir``; a half-finished download is never used."""
+    import mlflow
+
+    target = model_dir / _safe(name) / version
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    scratch = Path(tempfile.mkdtemp(prefix=".download-", dir=target.parent))
+    try:
+        local = Path(
+            mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(scratch))
+        )
+        local.rename(target)
+    except OSError as exc:
+        raise ModelLoadError(f"{name}/{version} cannot be stored in {target}: {exc}") from exc
+    except Exception as exc:
+        raise ModelLoadError(f"{name}/{version} cannot be downloaded: {exc}") from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def _with_fast_path(
+    model: LoadedModel, pyfunc_conf: Mapping[str, Any], example: Batch | None
+) -> LoadedModel:
+    """Add the native fast path when it is safe, and prove it equals the pyfunc path."""
+    spec = model.spec
+    if pyfunc_conf.get("loader_module") != "mlflow.sklearn" or not spec.numeric:
+        return model
+    if len(spec.tensors) > 1:
+        return model
+    raw = model.pyfunc.get_raw_model()
+    fast = getattr(raw, model.predict_fn, None)
+    if not callable(fast):
+        return model
+    order = spec.names
+    fitted = getattr(raw, "feature_names_in_", None)
+    if spec.columns and fitted is not None:
+        fitted_order = tuple(str(n) for n in fitted)
+        if set(fitted_order) != set(order):
+            return model
+        order = fitted_order
+    candidate = dataclasses.replace(model, fast=fast, matrix_order=order)
+    if example is not None:
+        try:
+            same = np.allclose(
+                np.asarray(candidate.predict(example), dtype=np.float64),
+                np.asarray(model.predict(example), dtype=np.float64),
+                equal_nan=True,
+            )
+        except (TypeError, ValueError) as exc:
+            log.warning("%s/%s: fast path disabled (%s)", model.name, model.version, exc)
+            return model
+        if not same:
+            log.warning("%s/%s: fast path disabled (answers differ)", model.name, model.version)
+            return model
+    return candidate
+
+
+def _example(pyfunc: Any, local: Path, spec: InputSpec) -> Batch | None:
+    """A batch from the logged input example, validated like a request would be."""
+    from stratakit.gateway.inputs import columns_batch, tensor_batch
+
+    try:
+        example = pyfunc.metadata.load_input_example(str(local))
+    except Exception:
+        return None
+    if example is None:
+        return None
+    try:
+        if spec.columns and hasattr(example, "to_dict"):
+            return columns_batch(spec, example.to_dict(orient="list"))
+        if spec.tensors and len(spec.tensors) == 1:
+            return tensor_batch(spec, np.asarray(example))
+    except InputError as exc:
+        raise ModelLoadError(f"the input example does not match the signature: {exc}") from exc
+    return None
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+# -- the served set and the watcher that keeps it current --------------------------------
+
+
+class ServedModels:
+    """The models being served, by name; replaced as a whole so readers never see a mix."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, LoadedModel] = {}
+        self.ready = False
+
+    def get(self, name: str) -> LoadedModel | None:
+        """The version currently served under ``name``."""
+        return self._models.get(name)
+
+    def all(self) -> dict[str, LoadedModel]:
+        """A snapshot of every served model."""
+        return dict(self._models)
+
+    def replace(self, models: Mapping[str, LoadedModel]) -> None:
+        """Serve exactly ``models`` from now on (one reference assignment)."""
+        self._models = dict(models)
+
+
+Loader = Callable[[str, str, Mapping[str, str], str], LoadedModel]
+"""(name, version, tags, source) → a loaded model."""
+
+
+@dataclass
+class WatchEvents:
+    """Callbacks for what the watcher did, so metrics need not live here."""
+
+    loaded: Callable[[LoadedModel], None] = lambda model: None
+    failed: Callable[[str, str, str], None] = lambda name, version, why: None
+    removed: Callable[[str, str], None] = lambda name, version: None
+
+
+class RegistryWatcher:
+    """Polls the registry for versions holding the alias and keeps ``served`` in step."""
+
+    def __init__(
+        self,
+        served: ServedModels,
+        alias: str,
+        poll_seconds: float,
+        loader: Loader,
+        client_factory: Callable[[], Any],
+        events: WatchEvents | None = None,
+    ) -> None:
+        self.served = served
+        self.alias = alias
+        self.poll_seconds = poll_seconds
+        self._loader = loader
+        self._client_factory = client_factory
+        self._events = events or WatchEvents()
+        self._failed: dict[tuple[str, str], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="registry-watcher", daemon=True)
+
+    def start(self) -> None:
+        """Begin polling in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling; returns once the thread has ended (or after a few seconds)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        client: Any = None
+        reachable = True
+        while not self._stop.is_set():
+            try:
+                if client is None:
+                    client = self._client_factory()
+                self.sync(client)
+            except Exception as exc:  # the registry being down must not stop the watcher
+                if reachable:  # say it once per outage, not once per poll
+                    log.warning("cannot read the model registry (will keep trying): %s", exc)
+                reachable = False
+            else:
+                if not reachable:
+                    log.info("the model registry answers again")
+                reachable = True
+            self._stop.wait(self.poll_seconds)
+
+    def wanted(self, client: Any) -> dict[str, tuple[str, dict[str, str]]]:
+        """Model name → (version, its tags) for every model whose alias is set."""
+        wanted: dict[str, tuple[str, dict[str, str]]] = {}
+        token = None
+        while True:
+            page = client.search_registered_models(max_results=200, page_token=token)
+            for registered in page:
+                version = (registered.aliases or {}).get(self.alias)
+                if version is not None:
+                    wanted[registered.name] = (str(version), {})
+            token = page.token
+            if not token:
+                break
+        return wanted
+
+    def sync(self, client: Any) -> None:
+        """One reconciliation: load what the alias points to, drop what it left."""
+        wanted = self.wanted(client)
+        current = self.served.all()
+        updated = dict(current)
+        for name, (version, _) in wanted.items():
+            served = current.get(name)
+            if served is not None and served.version == version:
+                continue
+            if time.monotonic() < self._failed.get((name, version), 0.0):
+                continue
+            try:
+                found = client.get_model_version(name, version)
+                updated[name] = self._loader(name, version, dict(found.tags or {}), found.source)
+            except Exception as exc:
+                # Retry later, but not every poll: a broken version stays broken.
+                self._failed[(name, version)] = time.monotonic() + max(30.0, self.poll_seconds)
+                log.error("not serving %s/%s: %s", name, version, exc)
+                self._events.failed(name, version, str(exc))
+                continue
+            log.info("serving %s version %s", name, version)
+            self._events.loaded(updated[name])
+            self.served.replace(updated)
+        for name in set(current) - set(wanted):
+            removed = updated.pop(name)
+            log.info("%s lost the '%s' alias; no longer served", name, self.alias)
+            self._events.removed(name, removed.version)
+        self.served.replace(updated)
+        self.served.ready = True

@@ -1,0 +1,274 @@
+"""The two wire formats, as pure functions: request data → a validated batch → response data.
+
+* Open Inference Protocol v2 (KServe, Triton, MLServer): ``inputs`` is a list of named
+  tensors (``name``, ``shape``, ``datatype``, ``data``). A column-based model takes one
+  tensor per column, as MLServer's MLflow runtime does.
+* MLflow's scoring format (``/invocations``): exactly one of ``dataframe_split``,
+  ``dataframe_records``, ``instances`` or ``inputs``, or a CSV body.
+
+Nothing here knows the web framework; :mod:`stratakit.gateway.app` only moves bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+import orjson
+
+from stratakit.gateway.inputs import (
+    Batch,
+    InputError,
+    InputSpec,
+    columns_batch,
+    records_batch,
+    split_batch,
+    tensor_batch,
+)
+from stratakit.gateway.loading import LoadedModel
+
+MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_NUMERIC_DATATYPES = frozenset(
+    {
+        "FP16",
+        "FP32",
+        "FP64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+    }
+)
+_OIP_OF_KIND = {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}
+
+
+def parse_json(body: bytes) -> Any:
+    """The decoded body; an empty or malformed body is a 400 that says where it broke."""
+    if not body.strip():
+        raise InputError("the request body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"the request body is not valid JSON: {exc}") from None
+
+
+def dumps(payload: Any) -> bytes:
+    """JSON bytes; numpy arrays and scalars are written directly, NaN becomes null."""
+    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+# -- Open Inference Protocol v2 --------------------------------------------------------
+
+
+def v2_batch(spec: InputSpec, body: Any) -> tuple[Batch, str | None]:
+    """Validate an inference request; returns the batch and the client's request id."""
+    if not isinstance(body, dict):
+        raise InputError("the request must be a JSON object with an 'inputs' list")
+    request_id = body.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InputError("'id' must be a string")
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise InputError("'inputs' must be a non-empty list of tensors")
+    tensors: dict[str, tuple[list[int], Any]] = {}
+    for position, tensor in enumerate(inputs):
+        name, shape, data = _v2_tensor(position, tensor, spec)
+        if name in tensors:
+            raise InputError(f"input '{name}' is given twice")
+        tensors[name] = (shape, data)
+    if spec.columns:
+        columns: dict[str, Any] = {}
+        for name, (shape, data) in tensors.items():
+            if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+                raise InputError(
+                    f"input '{name}': a column takes shape [rows] or [rows, 1], got {shape}"
+                )
+            columns[name] = data
+        return columns_batch(spec, columns), request_id
+    if len(spec.tensors) == 1:
+        if len(tensors) != 1:
+            raise InputError(f"the model takes one tensor, got {len(tensors)}")
+        ((shape, data),) = tensors.values()
+        return tensor_batch(spec, data, shape), request_id
+    return Batch(rows=0, raw={name: data for name, (_, data) in tensors.items()}), request_id
+
+
+def _v2_tensor(position: int, tensor: Any, spec: InputSpec) -> tuple[str, list[int], Any]:
+    where = f"inputs[{position}]"
+    if not isinstance(tensor, dict):
+        raise InputError(f"{where} must be an object with name, shape, datatype and data")
+    name, shape, datatype, data = (tensor.get(k) for k in ("name", "shape", "datatype", "data"))
+    if not isinstance(name, str) or not name:
+        raise InputError(f"{where}.name must be a non-empty string")
+    where = f"input '{name}'"
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise InputError(f"{where}: shape must be a list of non-negative integers")
+    if not isinstance(datatype, str):
+        raise InputError(f"{where}: datatype must be a string such as FP64")
+    if not isinstance(data, list):
+        raise InputError(f"{where}: data must be a list")
+    flat = _flatten(data, where)
+    if len(flat) != math.prod(shape):
+        raise InputError(f"{where}: shape {shape} needs {math.prod(shape)} values, got {len(flat)}")
+    column = next((c for c in spec.columns if c.name == name), None)
+    if column is not None and not _datatype_fits(datatype, column.datatype):
+        raise InputError(
+            f"{where}: datatype {datatype} does not fit {column.kind}; send {column.datatype}"
+        )
+    return name, shape, flat if spec.columns else data
+
+
+def _datatype_fits(sent: str, wanted: str) -> bool:
+    if wanted in _NUMERIC_DATATYPES:
+        return sent in _NUMERIC_DATATYPES
+    return sent == wanted
+
+
+def _flatten(data: list[Any], where: str, depth: int = 0) -> list[Any]:
+    if depth > 32:
+        raise InputError(f"{where}: data is nested too deeply")
+    if not any(isinstance(item, list) for item in data):
+        return data
+    flat: list[Any] = []
+    for item in data:
+        if isinstance(item, list):
+            flat.extend(_flatten(item, where, depth + 1))
+        else:
+            flat.append(item)
+    return flat
+
+
+def v2_response(model: LoadedModel, outputs: Any, request_id: str | None) -> dict[str, Any]:
+    """The inference response: one output tensor per prediction column."""
+    response: dict[str, Any] = {
+        "model_name": model.name,
+        "model_version": model.version,
+        "outputs": [_v2_output(name, values) for name, values in _output_columns(model, outputs)],
+    }
+    if request_id is not None:
+        response["id"] = request_id
+    return response
+
+
+def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
+    datatype = _OIP_OF_KIND.get(values.dtype.kind, "BYTES")
+    data = values.ravel() if datatype != "BYTES" else [str(v) for v in values.ravel()]
+    return {"name": name, "shape": list(values.shape), "datatype": datatype, "data": data}
+
+
+def _output_columns(model: LoadedModel, outputs: Any) -> list[tuple[str, np.ndarray]]:
+    if hasattr(outputs, "columns") and hasattr(outputs, "to_numpy"):  # a DataFrame
+        return [(str(c), np.asarray(outputs[c].to_numpy())) for c in outputs.columns]
+    if isinstance(outputs, dict):
+        return [(str(k), np.asarray(v)) for k, v in outputs.items()]
+    return [(model.predict_fn, np.asarray(outputs))]
+
+
+def v2_model_metadata(model: LoadedModel) -> dict[str, Any]:
+    """``GET /v2/models/{name}``: the version served and its inputs."""
+    if model.spec.columns:
+        inputs = [
+            {"name": c.name, "datatype": c.datatype, "shape": [-1], "optional": not c.required}
+            for c in model.spec.columns
+        ]
+    else:
+        inputs = [
+            {
+                "name": t.name or "input-0",
+                "datatype": _OIP_OF_KIND.get(np.dtype(t.dtype).kind, "BYTES"),
+                "shape": list(t.shape),
+            }
+            for t in model.spec.tensors
+        ]
+    return {
+        "name": model.name,
+        "versions": [model.version],
+        "platform": "mlflow",
+        "inputs": inputs,
+        "outputs": [{"name": model.predict_fn, "datatype": "FP64", "shape": [-1]}],
+        "parameters": {
+            "alias_version": model.version,
+            "run_id": model.run_id,
+            "artifact_sha256": model.artifact_sha256,
+            "fast_path": model.fast is not None,
+        },
+    }
+
+
+# -- MLflow scoring format -------------------------------------------------------------
+
+
+def invocations_batch(spec: InputSpec, body: bytes, content_type: str) -> Batch:
+    """Validate an ``/invocations`` body (JSON or CSV) against the signature."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "text/csv":
+        return _csv_batch(spec, body)
+    if media not in ("application/json", ""):
+        raise InputError(
+            f"unsupported content type '{media}'; send application/json or text/csv", 415
+        )
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise InputError(f"the body must be a JSON object with one of {', '.join(MLFLOW_KEYS)}")
+    keys = [key for key in MLFLOW_KEYS if key in data]
+    extra = sorted(set(data) - set(MLFLOW_KEYS) - {"params"})
+    if extra:
+        raise InputError(f"unexpected field '{extra[0]}'; use one of {', '.join(MLFLOW_KEYS)}")
+    if len(keys) != 1:
+        raise InputError(f"the body must hold exactly one of {', '.join(MLFLOW_KEYS)}")
+    if data.get("params"):
+        raise InputError("inference 'params' are not supported by this gateway; remove them")
+    key = keys[0]
+    value = data[key]
+    if not spec.columns and not spec.tensors:
+        return Batch(rows=0, raw=value)
+    if key == "dataframe_split":
+        _require_columns(spec, key)
+        return split_batch(spec, value)
+    if key == "dataframe_records":
+        _require_columns(spec, key)
+        return records_batch(spec, value)
+    if spec.tensors:
+        if isinstance(value, dict):
+            if len(value) != 1:
+                raise InputError(f"the model takes one tensor; '{key}' names {len(value)}")
+            (value,) = value.values()
+        return tensor_batch(spec, value)
+    if isinstance(value, dict):
+        return columns_batch(spec, value)
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        return split_batch(spec, {"columns": list(spec.names), "data": value})
+    return records_batch(spec, value)
+
+
+def _require_columns(spec: InputSpec, key: str) -> None:
+    if not spec.columns:
+        raise InputError(f"'{key}' is for column-based models; this model takes a tensor")
+
+
+def _csv_batch(spec: InputSpec, body: bytes) -> Batch:
+    import pandas as pd
+
+    if not spec.columns:
+        raise InputError("CSV input is for column-based models; send JSON 'instances'", 415)
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"the CSV body cannot be read: {exc}") from None
+    frame = frame.astype(object).where(frame.notna(), None)
+    return columns_batch(spec, {str(c): frame[c].tolist() for c in frame.columns})
+
+
+def invocations_response(outputs: Any) -> dict[str, Any]:
+    """MLflow's response shape: ``{"predictions": ...}``."""
+    if hasattr(outputs, "to_dict") and hasattr(outputs, "columns"):
+        return {"predictions": outputs.to_dict(orient="records")}
+    if hasattr(outputs, "to_numpy"):
+        return {"predictions": outputs.to_numpy()}
+    return {"predictions": np.asarray(outputs) if isinstance(outputs, list) else outputs}
