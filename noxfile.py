@@ -50,8 +50,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Stack start (cold/warm), recovery and idle memory; `strata new` to green tests."""
+    """Stack start, recovery, memory; `strata new` to green tests; gateway vs mlflow serve."""
     sync(session, "test")
     rounds = os.environ.get("STRATA_BENCH_ROUNDS", "5")
     session.run("python", "benchmarks/stack_start.py", "--rounds", rounds, *session.posargs)
     session.run("python", "benchmarks/template_new.py", "--rounds", str(min(int(rounds), 3)))
+    session.run("python", "benchmarks/serving.py", "--rounds", str(min(int(rounds), 3)))

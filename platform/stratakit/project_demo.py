@@ -80,6 +80,42 @@ def _run(root: Path, args: Sequence[str], title: str) -> str:
     return done.stdout
 
 
+def _ask_gateway(root: Path, version: str, limit_s: float = 120.0) -> str:
+    """Wait until the gateway serves ``version``, then score one held-out customer."""
+    import httpx
+    import pandas as pd
+
+    from stratakit.project import Project
+    from stratakit.stack_context import contract_for, load_context
+
+    url = contract_for(load_context(Project(root=root)))["STRATA_SERVING_URL"]
+    deadline = time.monotonic() + limit_s
+    with httpx.Client(base_url=url, timeout=30) as http:
+        while True:
+            meta = http.get(f"/v2/models/{MODEL_NAME}")
+            if meta.status_code == 200 and meta.json()["versions"] == [version]:
+                break
+            if time.monotonic() > deadline:
+                raise ProjectDemoError(
+                    f"the gateway did not serve {MODEL_NAME} v{version} within {limit_s:.0f}s; "
+                    f"see `uv run strata stack logs gateway` in {root}"
+                )
+            time.sleep(0.5)
+        names = [item["name"] for item in meta.json()["inputs"]]
+        row = pd.read_parquet(root / "data" / "features" / "test.parquet").loc[:, names].head(1)
+        answer = http.post(
+            f"/models/{MODEL_NAME}/invocations",
+            json={"dataframe_records": row.to_dict(orient="records")},
+        )
+    if answer.status_code != 200:
+        raise ProjectDemoError(f"the gateway answered {answer.status_code}: {answer.text[:300]}")
+    churn = answer.json()["predictions"][0][-1]
+    return (
+        f"POST $STRATA_SERVING_URL/models/{MODEL_NAME}/invocations → "
+        f"P(churn) = {churn:.2f} (version {answer.headers.get('x-model-version')})"
+    )
+
+
 def run_project_demo(
     dest: Path, on_step: Callable[[ProjectStep], None], stop_after: bool = False
 ) -> RegisteredModel:
@@ -121,6 +157,9 @@ def run_project_demo(
             started = time.perf_counter()
             _run(dest, args, title.split(" (")[0])
             on_step(ProjectStep(title=title, seconds=time.perf_counter() - started))
+        started = time.perf_counter()
+        answer = _ask_gateway(dest, version)
+        on_step(ProjectStep(title=answer, seconds=time.perf_counter() - started))
     finally:
         if stop_after:
             _run(dest, ["strata", "stack", "down"], "stack down")

@@ -196,13 +196,18 @@ def commit_exists(root: Path, commit: str) -> bool:
     """Whether ``commit`` is a commit of the project's git repository."""
     if not re.fullmatch(r"[0-9a-f]{7,64}", commit):
         return False
-    done = subprocess.run(
-        ["git", "cat-file", "-e", f"{commit}^{{commit}}"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-        timeout=30,
-    )
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "-e", f"{commit}^{{commit}}"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+    except OSError as exc:
+        raise StrataError(
+            f"git cannot run ({exc.strerror}); install git to check which code built a model."
+        ) from None
     return done.returncode == 0
 
 

@@ -36,12 +36,15 @@ def registry_client(project: Project) -> Iterator[Any]:
 
 def actor(project: Project) -> str:
     """Who is acting: the project's git identity, else the login name."""
-    done = subprocess.run(
-        ["git", "config", "user.email"],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    )
+    try:
+        done = subprocess.run(
+            ["git", "config", "user.email"],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except OSError:  # no git on this machine: the login name still says who
+        return getpass.getuser()
     return done.stdout.strip() or getpass.getuser()

@@ -12,10 +12,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import json5
 import pytest
 import yaml
@@ -244,6 +246,43 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
         root, *strata, "describe", "churn_forecast@production", "-f", "json", env=env
     )
     assert json.loads(described.stdout)["tags"]["strata.promotion.reason"] == "first model"
+
+    # The gateway serves the promoted version, and the README's curl call answers like the
+    # model itself does.
+    serving = project_stack["STRATA_SERVING_URL"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        meta = httpx.get(f"{serving}/v2/models/churn_forecast", timeout=10)
+        if meta.status_code == 200 and meta.json()["versions"] == ["1"]:
+            break
+        time.sleep(0.5)
+    assert meta.status_code == 200, meta.text
+    readme = (root / "README.md").read_text()
+    [call] = [line for line in readme.splitlines() if line.startswith("curl") and "-d '" in line]
+    answer = subprocess.run(
+        ["bash", "-c", call],
+        env={**env, **project_stack},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    predictions = json.loads(answer.stdout)["predictions"]
+    body = call.split("-d '", 1)[1].rsplit("'", 1)[0]
+    direct = in_project(
+        root,
+        str(root / ".venv" / "bin" / "python"),
+        "-c",
+        "import json, sys, mlflow, pandas as pd\n"
+        "frame = pd.DataFrame(json.loads(sys.argv[1])['dataframe_records'])\n"
+        "model = mlflow.pyfunc.load_model('models:/churn_forecast@production')\n"
+        "print(json.dumps(model.predict(frame).tolist()))",
+        body,
+        env={**env, **project_stack},
+    )
+    expected = json.loads(direct.stdout.strip().splitlines()[-1])
+    assert len(predictions) == 1 and len(predictions[0]) == 2
+    assert predictions[0] == pytest.approx(expected[0], rel=1e-9)
 
 
 LIFECYCLE_ORDER = (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stratakit.errors import InvalidInputError
+from stratakit.errors import InvalidInputError, StrataError
 from stratakit.lineage import REQUIRED, TAG_PREFIX, Lineage, tree_sha256
 from stratakit.project import Project
 from stratakit.quality_gate import Threshold, judge, load_gate
@@ -136,6 +136,14 @@ def test_commit_exists_only_for_commits_of_the_repository(tmp_path: Path) -> Non
     assert not commit_exists(tmp_path, "0" * 40)
     assert not commit_exists(tmp_path, "none")
     assert not commit_exists(tmp_path, "HEAD; rm -rf /")
+
+
+def test_without_git_the_commit_check_says_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git on PATH
+    with pytest.raises(StrataError, match="install git"):
+        commit_exists(tmp_path, "a" * 40)
 
 
 def test_model_commands_say_to_start_the_stack(project: Project) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import warnings
@@ -20,6 +21,7 @@ from stratakit.gateway.loading import (
 )
 from stratakit.gateway.metrics import GatewayMetrics
 from stratakit.gateway.prediction_log import PredictionLog, s3_sink
+from stratakit.gateway.registry_reader import RegistryReader
 from stratakit.gateway.settings import GatewaySettings
 
 log = logging.getLogger("stratakit.gateway")
@@ -50,10 +52,17 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
 
         return load_version(name, version, tags, source, settings.model_dir)
 
-    def client() -> Any:
-        from mlflow import MlflowClient
+    def client() -> RegistryReader:
+        return RegistryReader(
+            settings.tracking_uri,
+            token=settings.tracking_token,
+            username=settings.tracking_username,
+            password=settings.tracking_password,
+        )
 
-        return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    def loaded(model: LoadedModel) -> None:
+        metrics.serving(model.name, model.version, model.fast is not None)
+        settle_heap()
 
     watcher = RegistryWatcher(
         served,
@@ -62,7 +71,7 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
         loader=load,
         client_factory=client,
         events=WatchEvents(
-            loaded=lambda m: metrics.serving(m.name, m.version, m.fast is not None),
+            loaded=loaded,
             failed=lambda name, version, why: metrics.loads.labels(name, "failed").inc(),
             removed=lambda name, version: metrics.unserve(name),
         ),
@@ -77,6 +86,20 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
         prediction_log.stop()
 
     return gateway, create_app(gateway, on_startup=start, on_shutdown=stop)
+
+
+def settle_heap() -> None:
+    """Move everything alive now (imports, loaded models) out of the collector's sight.
+
+    A full garbage collection walks every tracked object: with MLflow, scikit-learn and
+    pandas loaded that is ~250,000 objects and 200-300 ms with the GIL held, which every
+    in-flight request would wait for. Frozen objects are never walked again, so the
+    collections that remain only see the short-lived objects of requests. Unfreezing
+    first lets this one collection free what earlier swaps left behind.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:

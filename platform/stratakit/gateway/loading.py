@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from stratakit.gateway.inputs import Batch, InputError, InputSpec
+from stratakit.gateway.registry_reader import RegistryReader
 from stratakit.lineage import TAG_PREFIX, tree_sha256
 
 log = logging.getLogger("stratakit.gateway")
@@ -267,7 +268,7 @@ class RegistryWatcher:
         alias: str,
         poll_seconds: float,
         loader: Loader,
-        client_factory: Callable[[], Any],
+        client_factory: Callable[[], RegistryReader],
         events: WatchEvents | None = None,
     ) -> None:
         self.served = served
@@ -290,7 +291,7 @@ class RegistryWatcher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        client: Any = None
+        client: RegistryReader | None = None
         reachable = True
         while not self._stop.is_set():
             try:
@@ -307,35 +308,20 @@ class RegistryWatcher:
                 reachable = True
             self._stop.wait(self.poll_seconds)
 
-    def wanted(self, client: Any) -> dict[str, tuple[str, dict[str, str]]]:
-        """Model name → (version, its tags) for every model whose alias is set."""
-        wanted: dict[str, tuple[str, dict[str, str]]] = {}
-        token = None
-        while True:
-            page = client.search_registered_models(max_results=200, page_token=token)
-            for registered in page:
-                version = (registered.aliases or {}).get(self.alias)
-                if version is not None:
-                    wanted[registered.name] = (str(version), {})
-            token = page.token
-            if not token:
-                break
-        return wanted
-
-    def sync(self, client: Any) -> None:
+    def sync(self, client: RegistryReader) -> None:
         """One reconciliation: load what the alias points to, drop what it left."""
-        wanted = self.wanted(client)
+        wanted = client.aliased(self.alias)
         current = self.served.all()
         updated = dict(current)
-        for name, (version, _) in wanted.items():
+        for name, version in wanted.items():
             served = current.get(name)
             if served is not None and served.version == version:
                 continue
             if time.monotonic() < self._failed.get((name, version), 0.0):
                 continue
             try:
-                found = client.get_model_version(name, version)
-                updated[name] = self._loader(name, version, dict(found.tags or {}), found.source)
+                found = client.version(name, version)
+                updated[name] = self._loader(name, version, found.tags, found.source)
             except Exception as exc:
                 # Retry later, but not every poll: a broken version stays broken.
                 self._failed[(name, version)] = time.monotonic() + max(30.0, self.poll_seconds)

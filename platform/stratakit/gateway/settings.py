@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +33,9 @@ class GatewaySettings:
     log_batch_rows: int = 5_000
     log_max_pending: int = 200_000
     max_body_bytes: int = 8 * 2**20
+    tracking_token: str | None = field(default=None, repr=False)
+    tracking_username: str | None = None
+    tracking_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GatewaySettings:
@@ -56,6 +59,10 @@ class GatewaySettings:
             log_batch_rows=_number(environ, "STRATA_GATEWAY_LOG_BATCH_ROWS", 5_000, int),
             log_max_pending=_number(environ, "STRATA_GATEWAY_LOG_MAX_PENDING", 200_000, int),
             max_body_bytes=_number(environ, "STRATA_GATEWAY_MAX_BODY_BYTES", 8 * 2**20, int),
+            # MLflow's own variables, so a production tracking server's auth works unchanged.
+            tracking_token=environ.get("MLFLOW_TRACKING_TOKEN") or None,
+            tracking_username=environ.get("MLFLOW_TRACKING_USERNAME") or None,
+            tracking_password=environ.get("MLFLOW_TRACKING_PASSWORD") or None,
         )
 
 

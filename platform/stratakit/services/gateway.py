@@ -68,9 +68,9 @@ def build(ctx: StackContext) -> ServiceSpec:
             "STRATA_GATEWAY_PORT": str(port),
             "STRATA_GATEWAY_MODEL_DIR": str(folder / "models"),
             "PROMETHEUS_DISABLE_CREATED_SERIES": "True",
-            # Poll the registry briskly: fail fast and try again at the next poll.
-            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-            "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+            # A failed download is retried at a later poll, not inside MLflow for minutes.
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+            "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
             "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
             **serving_settings(ctx.project.settings),
         },

@@ -64,12 +64,14 @@ class MlflowTracker:
         import sklearn
         from mlflow.models import infer_signature
 
-        signature = infer_signature(example, model.predict_proba(example)[:, 1])
+        # Served as predict_proba: the stack's gateway answers [P(stay), P(churn)] per row.
+        signature = infer_signature(example, model.predict_proba(example))
         info = mlflow.sklearn.log_model(
             model,
             name="model",
             signature=signature,
             input_example=example.head(3),
+            pyfunc_predict_fn="predict_proba",
             pip_requirements=[
                 f"scikit-learn=={sklearn.__version__}",
                 f"numpy=={numpy.__version__}",

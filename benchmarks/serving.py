@@ -1,0 +1,654 @@
+"""Benchmark: the serving gateway against `mlflow models serve`, same registered model, same run.
+
+Both servers run on this machine at the same time and serve the same registered version of
+a small scikit-learn pipeline, so the comparison is not skewed by a different model, a
+different box or a different hour. A throw-away project's stack (on random free ports)
+holds the model; `mlflow models serve` reads it from that stack's registry and object store
+through the same environment contract the gateway gets. Before measuring, both must return
+the same predictions for the same row, else the numbers would compare different work.
+
+Per concurrency level (1, 8, 32) the servers take turns (mlflow, gateway, gateway over
+OIP v2) so slow drift of the machine hits both alike, and each round is repeated; the
+tables show medians. A soak of 20,000 requests at concurrency 32 then checks the gateway
+stays error-free under sustained load. Targets: >= 5x mlflow's throughput and p99 <= 10 ms
+at concurrency 8, and a soak without errors. Missing a target still exits 0 (this is a
+measurement); a setup failure exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import psutil
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from stratakit.ports import free_port
+from stratakit.processes import find_marked, terminate
+from stratakit.project import Project
+from stratakit.services import SERVICES
+from stratakit.stack import log_file, start_stack, stop_stack
+from stratakit.stack_context import contract_for, load_context
+from stratakit.state import new_state, save_state
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from loadgen import LoadResult, run_load
+
+MODEL_NAME = "bench-churn"
+ALIAS = "production"
+LEVELS = (1, 8, 32)
+RATIO_TARGET = 5.0
+RATIO_LEVEL = 8
+P99_TARGET_MS = 10.0
+SOAK_CONCURRENCY = 32
+READY_TIMEOUT_S = 120.0
+ROW = {"tenure": 0.5, "spend": 1.2, "tickets": 2}
+INVOCATIONS_BODY = json.dumps({"dataframe_records": [ROW]}).encode()
+V2_BODY = json.dumps(
+    {
+        "inputs": [
+            {"name": "tenure", "shape": [1], "datatype": "FP64", "data": [ROW["tenure"]]},
+            {"name": "spend", "shape": [1], "datatype": "FP64", "data": [ROW["spend"]]},
+            {"name": "tickets", "shape": [1], "datatype": "INT64", "data": [ROW["tickets"]]},
+        ]
+    }
+).encode()
+
+#: Runs in a fresh interpreter configured by the contract alone, as a user's training code
+#: would: proves the registered model needs nothing from this process's environment.
+REGISTER_CODE = textwrap.dedent(
+    """
+    import json, sys, tempfile
+    from pathlib import Path
+
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from stratakit.lineage import tree_sha256
+
+    name = sys.argv[1]
+    rng = np.random.default_rng(0)
+    n = 500
+    X = pd.DataFrame(
+        {
+            "tenure": rng.uniform(0.0, 5.0, n),
+            "spend": rng.gamma(2.0, 1.0, n),
+            "tickets": rng.poisson(2.0, n).astype("int64"),
+        }
+    )
+    noise = rng.normal(0.0, 1.0, n)
+    y = (0.5 * X["spend"] + 0.4 * X["tickets"] - 0.8 * X["tenure"] + noise > 0).astype(int)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    mlflow.set_experiment("serving-benchmark")
+    with mlflow.start_run():
+        mlflow.log_metric("auc", 0.9)  # the project's quality gate reads it at promotion
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(X, model.predict_proba(X)),
+            input_example=X.head(3),
+            pyfunc_predict_fn="predict_proba",
+            pip_requirements=["scikit-learn"],
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=tmp)
+        digest = tree_sha256(Path(local))
+    version = mlflow.register_model(info.model_uri, name, tags={"strata.artifact_sha256": digest})
+    print(json.dumps({"version": version.version}))
+    """
+)
+
+PYPROJECT = """\
+[project]
+name = "{name}"
+version = "0"
+
+[tool.strata.serving]
+poll_seconds = 1
+
+[tool.strata.quality_gate]
+auc = {{ min = 0.5 }}
+"""
+
+
+class SetupError(Exception):
+    """The benchmark could not be set up (or the servers disagree): nothing to measure."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What one load run leaves for the tables and the JSON report (latencies dropped)."""
+
+    concurrency: int
+    requests: int
+    errors: int
+    elapsed_s: float
+    throughput: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    statuses: dict[int, int]
+
+    @classmethod
+    def of(cls, result: LoadResult) -> Sample:
+        """Summarise a :class:`LoadResult`."""
+        return cls(
+            concurrency=result.concurrency,
+            requests=result.requests,
+            errors=result.errors,
+            elapsed_s=result.elapsed_s,
+            throughput=result.throughput(),
+            p50_ms=result.percentile_ms(50),
+            p90_ms=result.percentile_ms(90),
+            p99_ms=result.percentile_ms(99),
+            p999_ms=result.percentile_ms(99.9),
+            max_ms=result.percentile_ms(100),
+            statuses=dict(result.statuses),
+        )
+
+
+@dataclass
+class Series:
+    """Every round's sample of one server at one concurrency; the tables use medians."""
+
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, pick: Callable[[Sample], float]) -> float:
+        """Median over rounds of one figure (NaN when nothing was measured)."""
+        values = [pick(s) for s in self.samples]
+        return statistics.median(values) if values else float("nan")
+
+    @property
+    def errors(self) -> int:
+        """Failed requests summed over rounds: one failure anywhere is worth seeing."""
+        return sum(s.errors for s in self.samples)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target and whether the run met it."""
+
+    name: str
+    wanted: str
+    got: str
+    met: bool
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The three URLs under test (same model, same row)."""
+
+    mlflow: str
+    gateway: str
+    gateway_v2: str
+
+
+# --- small HTTP helpers (loopback only; the load itself goes through loadgen) -------------
+
+
+def http_call(url: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, Any]:
+    """GET (or POST a JSON ``body``); returns status and the decoded JSON body (or text)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request("GET" if body is None else "POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, raw.decode(errors="replace")
+
+
+def wait_for(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> float:
+    """Poll ``url`` until it answers 200; returns seconds waited, raises on timeout/death.
+
+    ``alive`` lets the caller stop waiting for a server process that already exited.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not alive():
+            raise SetupError(f"the server behind {url} exited before it became ready")
+        try:
+            if http_call(url, timeout=2.0)[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise SetupError(f"{url} did not answer 200 within {timeout:.0f} s")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a log file, to show why a server did not come up."""
+    if not path.exists():
+        return f"({path} does not exist)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# --- the stack, the model and the mlflow server --------------------------------------------
+
+
+def client_env(contract: Mapping[str, str]) -> dict[str, str]:
+    """A clean client environment: PATH (with this venv's bin), HOME, locale, the contract.
+
+    Nothing else of this shell's AWS/MLflow settings leaks in, so both servers and the
+    registration script see exactly what a user of the stack would.
+    """
+    base = {k: v for k, v in os.environ.items() if k in {"HOME", "LANG", "TMPDIR"}}
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join([venv_bin, os.environ.get("PATH", "")])
+    return {**base, **contract, "PATH": path, "MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
+@contextmanager
+def running_stack(parent: Path, console: Console) -> Iterator[tuple[Project, dict[str, str]]]:
+    """A throw-away project's stack on random free ports; stopped (by PID) on the way out.
+
+    Random ports leave the default ones to whoever else uses this machine.
+    """
+    root = parent / "serving-bench"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT.format(name="serving-bench"))
+    project = Project(root=root.resolve())
+    state = new_state(project.slug, project.bucket)
+    state.ports = {name: free_port() for name in SERVICES}
+    save_state(project.state_file, state)
+    try:
+        with console.status("starting the stack") as status:
+            start_stack(project, lambda name, s: status.update(f"starting the stack: {name} {s}"))
+        contract = contract_for(load_context(project))
+        console.print(f"stack up: gateway at {contract['STRATA_SERVING_URL']}")
+        yield project, contract
+    finally:
+        with console.status("stopping the stack"):
+            stop_stack(project)
+            leftovers = find_marked(state.project_id)
+            terminate(leftovers)
+        if leftovers:
+            console.print(f"[yellow]killed leftover stack processes {[p.pid for p in leftovers]}")
+        console.print("stack stopped")
+
+
+def register_and_promote(project: Project, contract: Mapping[str, str], console: Console) -> str:
+    """Register the model from a fresh interpreter, then promote it with the real CLI."""
+    env = client_env(contract)
+    with console.status("training and registering the model"):
+        done = subprocess.run(
+            [sys.executable, "-c", REGISTER_CODE, MODEL_NAME],
+            env=env,
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise SetupError(
+            f"registering the model failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
+    version = str(json.loads(done.stdout.strip().splitlines()[-1])["version"])
+    with console.status(f"promoting {MODEL_NAME} v{version} to {ALIAS}"):
+        promoted = subprocess.run(
+            [sys.executable, "-m", "stratakit.cli", "model", "promote", MODEL_NAME, version,
+             "--to", ALIAS, "-m", "bench", "--project-dir", str(project.root)],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    if promoted.returncode != 0:
+        raise SetupError(f"promotion failed:\n{promoted.stdout[-3000:]}{promoted.stderr[-3000:]}")
+    console.print(f"registered {MODEL_NAME} v{version} and promoted it to {ALIAS}")
+    return version
+
+
+def wait_for_gateway(project: Project, contract: Mapping[str, str], console: Console) -> None:
+    """Wait until the gateway has picked the promoted version up from the registry."""
+    url = f"{contract['STRATA_SERVING_URL']}/v2/models/{MODEL_NAME}"
+    with console.status("waiting for the gateway to load the model"):
+        try:
+            seconds = wait_for(url, READY_TIMEOUT_S)
+        except SetupError as exc:
+            log = tail(log_file(project, "gateway"))
+            raise SetupError(f"{exc}\n--- gateway.log ---\n{log}") from None
+    console.print(f"gateway serves {MODEL_NAME} ({seconds:.1f} s after promotion)")
+
+
+@contextmanager
+def mlflow_server(contract: Mapping[str, str], logs: Path, console: Console) -> Iterator[str]:
+    """`mlflow models serve` of the production alias; yields its base URL.
+
+    It runs its scoring app in a uvicorn child that survives the parent's death, so the
+    whole process tree is killed by PID on the way out. The tree is also noted once the
+    server is up: should the parent die first, its orphaned children are still known.
+    """
+    port = free_port()
+    log_path = logs / "mlflow-serve.log"
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "models", "serve",
+        "-m", f"models:/{MODEL_NAME}@{ALIAS}", "--env-manager", "local",
+        "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            env=client_env(contract),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C reaches us only; the finally block stops it
+        )
+    parent = psutil.Process(process.pid)  # Popen succeeded: the pid exists (maybe a zombie)
+    tree: dict[int, psutil.Process] = {parent.pid: parent}
+
+    def note_tree() -> None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            tree.update((child.pid, child) for child in parent.children(recursive=True))
+
+    try:
+        url = f"http://127.0.0.1:{port}"
+        with console.status("starting mlflow models serve"):
+            try:
+                seconds = wait_for(f"{url}/ping", READY_TIMEOUT_S, lambda: process.poll() is None)
+            except SetupError as exc:
+                raise SetupError(f"{exc}\n--- mlflow-serve.log ---\n{tail(log_path)}") from None
+        note_tree()
+        console.print(f"mlflow models serve ready at {url} ({seconds:.1f} s)")
+        yield url
+    finally:
+        note_tree()
+        terminate([proc for proc in tree.values() if proc.is_running()])
+        process.wait(timeout=10)
+        console.print(f"mlflow models serve stopped (pids {sorted(tree)})")
+
+
+# --- measuring --------------------------------------------------------------------------
+
+
+def flat(values: Any) -> np.ndarray:
+    """Numbers of any nesting as one flat float array."""
+    return np.asarray(values, dtype=float).ravel()
+
+
+def check_parity(endpoints: Endpoints, console: Console) -> list[float]:
+    """Both servers (and both of the gateway's protocols) must agree on the same row."""
+    answers: dict[str, np.ndarray] = {}
+    for label, url, body in (
+        ("mlflow", endpoints.mlflow, INVOCATIONS_BODY),
+        ("gateway", endpoints.gateway, INVOCATIONS_BODY),
+        ("gateway v2", endpoints.gateway_v2, V2_BODY),
+    ):
+        status, payload = http_call(url, body)
+        if status != 200:
+            raise SetupError(f"{label} answered {status}: {payload}")
+        if label == "gateway v2":
+            answers[label] = np.concatenate([flat(o["data"]) for o in payload["outputs"]])
+        else:
+            answers[label] = flat(payload["predictions"])
+    reference = answers["mlflow"]
+    for label, got in answers.items():
+        if got.shape != reference.shape or not np.allclose(got, reference, rtol=1e-9, atol=1e-12):
+            raise SetupError(f"{label} predicts {got.tolist()} but mlflow {reference.tolist()}")
+    console.print(f"same predictions from all three: {reference.tolist()}")
+    return [float(v) for v in reference]
+
+
+def measure(
+    endpoints: Endpoints, args: argparse.Namespace, console: Console
+) -> dict[str, dict[int, Series]]:
+    """Rounds x levels x servers, interleaved; returns every sample by server and level."""
+    plan: list[tuple[str, str, bytes, int]] = [
+        ("mlflow", endpoints.mlflow, INVOCATIONS_BODY, args.mlflow_requests),
+        ("gateway", endpoints.gateway, INVOCATIONS_BODY, args.requests),
+        ("gateway_v2", endpoints.gateway_v2, V2_BODY, args.requests),
+    ]
+    series: dict[str, dict[int, Series]] = {
+        label: {c: Series() for c in LEVELS} for label, *_ in plan
+    }
+    for round_index in range(args.rounds):
+        for concurrency in LEVELS:
+            for label, url, body, requests in plan:
+                with console.status(
+                    f"round {round_index + 1}/{args.rounds}: {label} at concurrency "
+                    f"{concurrency}, {requests} requests"
+                ):
+                    result = run_load(
+                        url, body, concurrency=concurrency, requests=requests, warmup=args.warmup
+                    )
+                sample = Sample.of(result)
+                series[label][concurrency].samples.append(sample)
+                console.print(
+                    f"  round {round_index + 1} {label:<10} c={concurrency:<2} "
+                    f"{sample.throughput:8.0f} req/s  p50 {sample.p50_ms:6.2f} ms  "
+                    f"p99 {sample.p99_ms:6.2f} ms  errors {sample.errors}"
+                )
+    return series
+
+
+def soak(endpoints: Endpoints, requests: int, console: Console) -> Sample:
+    """Sustained load on the gateway: any error or creeping latency shows up here."""
+    with console.status(f"soak: {requests} requests at concurrency {SOAK_CONCURRENCY}"):
+        result = run_load(
+            endpoints.gateway, INVOCATIONS_BODY, concurrency=SOAK_CONCURRENCY, requests=requests
+        )
+    return Sample.of(result)
+
+
+# --- reporting --------------------------------------------------------------------------
+
+
+def ms(value: float) -> str:
+    """A latency in a sentence."""
+    return f"{value:.2f} ms"
+
+
+def new_table(title: str, columns: tuple[str, ...]) -> Table:
+    """A table narrow enough for the 80 columns rich assumes when output is not a terminal."""
+    table = Table(
+        title=title,
+        caption="conc. = concurrent keep-alive connections",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+    )
+    for column in columns:
+        table.add_column(column, justify="right")
+    return table
+
+
+def comparison_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
+    """Medians per concurrency: mlflow against the gateway, same body, same model."""
+    table = new_table(
+        f"gateway vs mlflow models serve, /invocations (median of {rounds})",
+        ("conc.", "mlflow\nreq/s", "mlflow\np50 ms", "mlflow\np99 ms", "gateway\nreq/s",
+         "gateway\np50 ms", "gateway\np99 ms", "ratio\ngw/ml", "errors\nml/gw"),
+    )  # fmt: skip
+    for c in LEVELS:
+        m, g = series["mlflow"][c], series["gateway"][c]
+        ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
+        table.add_row(
+            str(c),
+            f"{m.median(lambda s: s.throughput):.0f}",
+            f"{m.median(lambda s: s.p50_ms):.2f}",
+            f"{m.median(lambda s: s.p99_ms):.2f}",
+            f"{g.median(lambda s: s.throughput):.0f}",
+            f"{g.median(lambda s: s.p50_ms):.2f}",
+            f"{g.median(lambda s: s.p99_ms):.2f}",
+            f"{ratio:.1f}x",
+            f"{m.errors}/{g.errors}",
+        )
+    return table
+
+
+def v2_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
+    """The gateway over Open Inference Protocol v2, against its own /invocations."""
+    table = new_table(
+        f"gateway, Open Inference Protocol v2 /infer (median of {rounds})",
+        ("conc.", "req/s", "p50 ms", "p99 ms", "req/s vs\n/invocations", "errors"),
+    )
+    for c in LEVELS:
+        v, g = series["gateway_v2"][c], series["gateway"][c]
+        relative = v.median(lambda s: s.throughput) / g.median(lambda s: s.throughput)
+        table.add_row(
+            str(c),
+            f"{v.median(lambda s: s.throughput):.0f}",
+            f"{v.median(lambda s: s.p50_ms):.2f}",
+            f"{v.median(lambda s: s.p99_ms):.2f}",
+            f"{relative:.2f}x",
+            str(v.errors),
+        )
+    return table
+
+
+def judge(series: dict[str, dict[int, Series]], soaked: Sample, soak_requests: int) -> list[Target]:
+    """The three targets, each met or not."""
+    m, g = series["mlflow"][RATIO_LEVEL], series["gateway"][RATIO_LEVEL]
+    ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
+    p99 = g.median(lambda s: s.p99_ms)
+    return [
+        Target(
+            f"throughput ratio at concurrency {RATIO_LEVEL}",
+            f">= {RATIO_TARGET:.0f}x",
+            f"{ratio:.1f}x",
+            ratio >= RATIO_TARGET,
+        ),
+        Target(
+            f"gateway p99 at concurrency {RATIO_LEVEL}",
+            f"<= {P99_TARGET_MS:.0f} ms",
+            ms(p99),
+            p99 <= P99_TARGET_MS,
+        ),
+        Target(
+            f"soak: {soak_requests} requests at concurrency {SOAK_CONCURRENCY}",
+            "0 errors",
+            f"{soaked.errors} errors of {soaked.requests}",
+            soaked.errors == 0 and soaked.requests == soak_requests,
+        ),
+    ]
+
+
+def write_json(
+    path: Path,
+    args: argparse.Namespace,
+    series: dict[str, dict[int, Series]],
+    soaked: Sample,
+    targets: list[Target],
+    predictions: list[float],
+    wall_s: float,
+) -> None:
+    """Every sample, the medians' inputs and the verdicts, for comparing runs later."""
+    import mlflow  # only for its version; imported late as it is slow to import
+
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "mlflow": mlflow.__version__,
+        },
+        "settings": {
+            "rounds": args.rounds,
+            "requests": args.requests,
+            "mlflow_requests": args.mlflow_requests,
+            "warmup": args.warmup,
+            "soak": args.soak,
+        },
+        "predictions": predictions,
+        "runs": {
+            label: {str(c): [asdict(s) for s in by_level[c].samples] for c in LEVELS}
+            for label, by_level in series.items()
+        },
+        "soak": asdict(soaked),
+        "targets": [asdict(t) for t in targets],
+        "wall_s": wall_s,
+    }
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+def main() -> int:
+    """Set up, check parity, measure, report; 1 on a setup failure, else 0."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians are reported)")
+    parser.add_argument("--requests", type=int, default=3000, help="gateway requests per run")
+    parser.add_argument(
+        "--mlflow-requests", type=int, default=1000, help="mlflow requests per run (~200 req/s)"
+    )
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per run")
+    parser.add_argument("--soak", type=int, default=20_000, help="gateway soak requests")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args()
+    if min(args.rounds, args.requests, args.mlflow_requests, args.soak) < 1 or args.warmup < 0:
+        parser.error("rounds and request counts must be positive (warmup non-negative)")
+    console = Console()
+    started = time.perf_counter()
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="strata-bench-serving-") as tmp,
+            running_stack(Path(tmp), console) as (project, contract),
+        ):
+            register_and_promote(project, contract, console)
+            wait_for_gateway(project, contract, console)
+            with mlflow_server(contract, Path(tmp), console) as mlflow_url:
+                gateway_url = contract["STRATA_SERVING_URL"]
+                endpoints = Endpoints(
+                    mlflow=f"{mlflow_url}/invocations",
+                    gateway=f"{gateway_url}/models/{MODEL_NAME}/invocations",
+                    gateway_v2=f"{gateway_url}/v2/models/{MODEL_NAME}/infer",
+                )
+                predictions = check_parity(endpoints, console)
+                series = measure(endpoints, args, console)
+                soaked = soak(endpoints, args.soak, console)
+    except SetupError as exc:
+        console.print("[red]setup failed:[/red]", escape(str(exc)), highlight=False)
+        return 1
+    wall_s = time.perf_counter() - started
+
+    console.print(comparison_table(series, args.rounds))
+    console.print(v2_table(series, args.rounds))
+    console.print(
+        f"soak: {soaked.requests} requests at concurrency {SOAK_CONCURRENCY}: "
+        f"{soaked.throughput:.0f} req/s, p50 {ms(soaked.p50_ms)}, p99 {ms(soaked.p99_ms)}, "
+        f"p99.9 {ms(soaked.p999_ms)}, max {ms(soaked.max_ms)}, {soaked.errors} errors "
+        f"(statuses {soaked.statuses})"
+    )
+    targets = judge(series, soaked, args.soak)
+    for target in targets:
+        verdict = "[green]met[/green]" if target.met else "[red]MISSED[/red]"
+        console.print(f"target {target.name}: {target.wanted}; got {target.got} -> {verdict}")
+    console.print(f"{os.cpu_count()} CPUs, wall time {wall_s:.0f} s")
+    if args.json:
+        write_json(args.json, args, series, soaked, targets, predictions, wall_s)
+        console.print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
