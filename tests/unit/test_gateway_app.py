@@ -243,3 +243,87 @@ def test_micro_batching_merges_concurrent_calls_and_isolates_failures() -> None:
         assert isinstance(result, np.ndarray)
         assert result.tolist() == [2.0 * i, 2.0 * i]
     assert isinstance(results[5], ValueError)  # only the bad request fails
+
+
+@pytest.fixture(scope="module")
+def tensor_model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    """A model trained on a plain matrix: its signature is one float64 tensor [-1, 3]."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(size=(200, 3))
+    estimator = LogisticRegression().fit(matrix, (matrix[:, 0] > 0).astype(int))
+    folder = tmp_path_factory.mktemp("tensor") / "model"
+    mlflow.sklearn.save_model(
+        estimator,
+        folder,
+        signature=infer_signature(matrix, estimator.predict(matrix)),
+        input_example=matrix[:2],
+        pip_requirements=["scikit-learn"],
+    )
+    return load_folder("digits", "2", folder)
+
+
+def test_tensor_models_take_one_tensor(tensor_model: LoadedModel) -> None:
+    assert tensor_model.spec.tensors and tensor_model.fast is not None
+    served = ServedModels()
+    served.replace({"digits": tensor_model})
+    gateway = Gateway(served=served, metrics=GatewayMetrics(), prediction_log=PredictionLog(None))
+    matrix = np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
+    expected = tensor_model.pyfunc.predict(matrix).tolist()
+    with TestClient(create_app(gateway)) as client:
+        v2 = client.post(
+            "/v2/models/digits/infer",
+            json={
+                "inputs": [
+                    {
+                        "name": "x",
+                        "shape": [2, 3],
+                        "datatype": "FP64",
+                        "data": matrix.ravel().tolist(),
+                    }
+                ]
+            },
+        )
+        assert v2.status_code == 200, v2.text
+        assert v2.json()["outputs"][0]["data"] == expected
+        for body in ({"instances": matrix.tolist()}, {"inputs": matrix.tolist()}):
+            answer = client.post("/invocations", json=body)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["predictions"] == expected
+        wrong = client.post("/invocations", json={"instances": [[1.0, 2.0]]})
+        assert wrong.status_code == 400 and "expected shape [*, 3]" in wrong.json()["message"]
+        records = client.post("/invocations", json={"dataframe_records": [{"a": 1}]})
+        assert records.status_code == 400 and "column-based" in records.json()["message"]
+
+
+def test_a_model_without_signature_goes_through_pyfunc(tmp_path: Path) -> None:
+    import mlflow
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    estimator = LinearRegression().fit(frame, frame["a"] * 2 + frame["b"])
+    mlflow.sklearn.save_model(estimator, tmp_path / "m", pip_requirements=["scikit-learn"])
+    model = load_folder("plain", "1", tmp_path / "m")
+    assert model.fast is None and not model.spec.columns and not model.spec.tensors
+    served = ServedModels()
+    served.replace({"plain": model})
+    gateway = Gateway(served=served, metrics=GatewayMetrics(), prediction_log=PredictionLog(None))
+    with TestClient(create_app(gateway)) as client:
+        answer = client.post("/invocations", json={"dataframe_records": [{"a": 1.0, "b": 1.0}]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == pytest.approx([3.0])
+        v2 = client.post(
+            "/v2/models/plain/infer",
+            json={
+                "inputs": [
+                    {"name": "a", "shape": [1], "datatype": "FP64", "data": [2.0]},
+                    {"name": "b", "shape": [1], "datatype": "FP64", "data": [0.0]},
+                ]
+            },
+        )
+        assert v2.status_code == 200 and v2.json()["outputs"][0]["data"] == pytest.approx([4.0])
+        rejected = client.post("/invocations", json={"dataframe_records": [{"a": 1.0}]})
+        assert rejected.status_code == 422, rejected.text  # the model's own check, not a 500
