@@ -26,7 +26,7 @@ from stratakit.registry import (
     rollback,
     verify,
 )
-from stratakit.registry_client import actor, registry_client
+from stratakit.registry_client import actor, deployed_version, registry_client
 
 console = Console()
 model_app = typer.Typer(
@@ -141,7 +141,7 @@ def model_verify(
     project = find_project(project_dir)
     with registry_client(project) as client:
         info = describe(client, model_ref)
-        findings = verify(client, info, project.root)
+        findings = verify(client, info, project.root, deployed=deployed_version(project, info.name))
     failing = {"fail", "warn"} if strict else {"fail"}
     failed = [f for f in findings if f.level in failing]
     if fmt == "json":

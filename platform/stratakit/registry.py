@@ -218,13 +218,26 @@ def download_artifact(source: str, destination: Path) -> Path:
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(destination)))
 
 
+@dataclass(frozen=True)
+class Deployed:
+    """What the serving gateway reports for a model: the version it serves and its digest."""
+
+    version: str
+    artifact_sha256: str
+
+
 def verify(
     client: Any,
     info: VersionInfo,
     root: Path,
     download: Callable[[str, Path], Path] = download_artifact,
+    deployed: Deployed | None = None,
 ) -> list[Finding]:
-    """Re-check a version's lineage against the store, git and DVC (no side effects)."""
+    """Re-check a version's lineage against the store, git, DVC and the serving gateway.
+
+    ``deployed`` is what the gateway serves under the model's name (``None`` when it
+    serves nothing under it or is not running). No side effects.
+    """
     lineage = info.lineage
     findings = [Finding(f"tag {tag}", "fail", "missing") for tag in lineage.missing]
 
@@ -280,6 +293,22 @@ def verify(
         )
     elif lineage.tracking_run:
         findings.append(Finding("tracking run", "ok", info.run_id))
+
+    if deployed is not None and deployed.version == info.version:
+        if deployed.artifact_sha256 == lineage.artifact_sha256:
+            findings.append(
+                Finding("serving", "ok", "the gateway serves this version; its files match the tag")
+            )
+        else:
+            findings.append(
+                Finding(
+                    "serving",
+                    "fail",
+                    f"the gateway serves files with sha256 {deployed.artifact_sha256[:16]}…",
+                )
+            )
+    elif deployed is not None:
+        findings.append(Finding("serving", "ok", f"the gateway serves version {deployed.version}"))
     return findings
 
 

@@ -12,6 +12,7 @@ from stratakit.contract import exported
 from stratakit.errors import StackNotRunningError
 from stratakit.health import HealthProbe
 from stratakit.project import Project
+from stratakit.registry import Deployed
 from stratakit.stack_context import contract_for, load_context
 
 
@@ -48,3 +49,23 @@ def actor(project: Project) -> str:
     except OSError:  # no git on this machine: the login name still says who
         return getpass.getuser()
     return done.stdout.strip() or getpass.getuser()
+
+
+def deployed_version(project: Project, name: str) -> Deployed | None:
+    """What the project's serving gateway serves under ``name`` (``None``: nothing, or down)."""
+    import httpx
+
+    url = contract_for(load_context(project)).get("STRATA_SERVING_URL")
+    if not url:
+        return None
+    try:
+        answer = httpx.get(f"{url}/v2/models/{name}", timeout=5)
+    except httpx.HTTPError:
+        return None
+    if answer.status_code != 200:
+        return None
+    meta = answer.json()
+    return Deployed(
+        version=str(meta["versions"][0]),
+        artifact_sha256=str(meta.get("parameters", {}).get("artifact_sha256", "")),
+    )

@@ -167,6 +167,17 @@ def test_both_protocols_answer_like_the_model(served: Served, first: str) -> Non
     assert [i["name"] for i in meta["inputs"]] == list(COLUMNS)
 
 
+def test_verify_checks_what_the_gateway_serves(served: Served, first: str) -> None:
+    done = strata(
+        "model", "verify", f"{MODEL}/{first}", "-f", "json", "-C", str(served.root),
+        cwd=served.root,
+    )  # fmt: skip
+    findings = {f["check"]: f for f in json.loads(done.stdout)["findings"]}
+    assert findings["serving"]["level"] == "ok", findings
+    assert "serves this version" in findings["serving"]["detail"]
+    assert findings["artifact"]["level"] == "ok"
+
+
 BAD: list[tuple[str, dict[str, Any]]] = [
     ("wrong type", {"json": {"dataframe_records": [{"tenure": "a", "spend": 1.0, "tickets": 1}]}}),
     ("missing field", {"json": {"dataframe_records": [{"tenure": 1.0, "tickets": 1}]}}),
@@ -376,3 +387,10 @@ def test_a_tampered_version_is_not_served(served: Served, first: str) -> None:
     assert served.infer_v2(PROBE).json()["model_version"] == before
     log = (served.root / ".strata" / "logs" / "gateway.log").read_text()
     assert f"not serving {MODEL}/{third}" in log and "differs from its lineage tag" in log
+    verified = strata(
+        "model", "verify", f"{MODEL}@production", "-f", "json", "-C", str(served.root),
+        cwd=served.root,
+    )  # fmt: skip
+    findings = {f["check"]: f for f in json.loads(verified.stdout)["findings"]}
+    assert verified.returncode == 1 and findings["artifact"]["level"] == "fail"
+    assert findings["serving"]["detail"] == f"the gateway serves version {before}"

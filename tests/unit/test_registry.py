@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,14 @@ from stratakit.errors import InvalidInputError, StrataError
 from stratakit.lineage import REQUIRED, TAG_PREFIX, Lineage, tree_sha256
 from stratakit.project import Project
 from stratakit.quality_gate import Threshold, judge, load_gate
-from stratakit.registry import ModelRef, commit_exists, current_dvc_hash
+from stratakit.registry import (
+    Deployed,
+    ModelRef,
+    VersionInfo,
+    commit_exists,
+    current_dvc_hash,
+    verify,
+)
 from stratakit.stack_context import prepare_context
 
 from ..conftest import strata
@@ -152,3 +160,38 @@ def test_model_commands_say_to_start_the_stack(project: Project) -> None:
     assert result.returncode == 1
     assert "strata stack up" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_verify_compares_the_served_files_with_the_tag(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "model.pkl").write_bytes(b"weights")
+    digest = tree_sha256(store)
+    tags = {**full_tags(), TAG_PREFIX + "artifact_sha256": digest}
+    info = VersionInfo(
+        name="churn",
+        version="3",
+        aliases=("production",),
+        source="models:/m-1",
+        run_id="value-tracking_run",
+        created=datetime.now(UTC),
+        tags=tags,
+        metrics={},
+        lineage=Lineage.from_tags(tags),
+    )
+
+    def serving(deployed: Deployed | None) -> tuple[str, str] | None:
+        findings = verify(
+            None, info, tmp_path, download=lambda source, dest: store, deployed=deployed
+        )
+        found = [f for f in findings if f.check == "serving"]
+        return (found[0].level, found[0].detail) if found else None
+
+    assert serving(None) is None  # no gateway, or nothing served under the name
+    assert serving(Deployed("3", digest)) == (
+        "ok",
+        "the gateway serves this version; its files match the tag",
+    )
+    level, detail = serving(Deployed("3", "f" * 64)) or ("", "")
+    assert level == "fail" and "ffffffff" in detail
+    assert serving(Deployed("2", "e" * 64)) == ("ok", "the gateway serves version 2")

@@ -51,6 +51,7 @@ class LoadedModel:
     matrix_order: tuple[str, ...] = ()
     run_id: str = ""
     artifact_sha256: str = ""
+    """Digest of the files actually loaded (equal to the lineage tag, or there is no tag)."""
     loaded_at: float = field(default_factory=time.time)
 
     def predict(self, batch: Batch) -> Any:
@@ -104,8 +105,8 @@ def load_folder(name: str, version: str, local: Path, expected: str = "") -> Loa
     """Check (when ``expected`` is given), load and warm up a model folder."""
     import mlflow
 
+    actual = tree_sha256(local)  # also reported in the model's metadata: what is deployed
     if expected:
-        actual = tree_sha256(local)
         if actual != expected:
             raise ModelLoadError(
                 f"{name}/{version}: the artifact's sha256 {actual[:12]} differs from its "
@@ -127,7 +128,7 @@ def load_folder(name: str, version: str, local: Path, expected: str = "") -> Loa
         pyfunc=pyfunc,
         predict_fn=predict_fn,
         run_id=str(getattr(pyfunc.metadata, "run_id", "") or ""),
-        artifact_sha256=expected,
+        artifact_sha256=actual,
     )
     example = _example(pyfunc, local, spec)
     model = _with_fast_path(model, pyfunc_conf, example)
