@@ -146,6 +146,12 @@ def test_errors_are_4xx_with_a_reason(client: TestClient) -> None:
 def test_metadata_openapi_and_health(client: TestClient) -> None:
     assert client.get("/v2/health/live").json() == {"live": True}
     assert client.get("/v2/health/ready").json()["ready"] is True
+    assert client.get("/v2/models/churn/ready").json() == {
+        "name": "churn",
+        "version": "7",
+        "ready": True,
+    }
+    assert client.get("/v2/models/other/ready").status_code == 404
     meta = client.get("/v2/models/churn").json()
     assert [i["name"] for i in meta["inputs"]] == COLUMNS
     assert meta["parameters"]["fast_path"] is True

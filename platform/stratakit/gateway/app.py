@@ -60,15 +60,16 @@ def create_app(
         finally:
             on_shutdown()
 
+    metadata = _model_view(gateway, protocols.v2_model_metadata)
     routes = [
         Route("/v2/health/live", _live(), methods=["GET"]),
         Route("/v2/health/ready", _ready(gateway), methods=["GET"]),
         Route("/ping", _ready(gateway), methods=["GET"]),
         Route("/health", _ready(gateway), methods=["GET"]),
         Route("/v2", _server_metadata(gateway), methods=["GET"]),
-        Route("/v2/models/{name}", _model_metadata(gateway), methods=["GET"]),
-        Route("/v2/models/{name}/versions/{version}", _model_metadata(gateway), methods=["GET"]),
-        Route("/v2/models/{name}/ready", _model_ready(gateway), methods=["GET"]),
+        Route("/v2/models/{name}", metadata, methods=["GET"]),
+        Route("/v2/models/{name}/versions/{version}", metadata, methods=["GET"]),
+        Route("/v2/models/{name}/ready", _model_view(gateway, _readiness), methods=["GET"]),
         Route("/v2/models/{name}/infer", _infer_v2(gateway), methods=["POST"]),
         Route("/v2/models/{name}/versions/{version}/infer", _infer_v2(gateway), methods=["POST"]),
         Route("/invocations", _invocations(gateway), methods=["POST"]),
@@ -140,26 +141,21 @@ def _lookup(gateway: Gateway, request: Request) -> LoadedModel:
     return model
 
 
-def _model_metadata(gateway: Gateway) -> Endpoint:
-    async def metadata(request: Request) -> Response:
+def _model_view(gateway: Gateway, render: Callable[[LoadedModel], Any]) -> Endpoint:
+    """A GET about one served model: 404 with the served names when there is none."""
+
+    async def view(request: Request) -> Response:
         try:
             model = _lookup(gateway, request)
         except InputError as exc:
             return _json({"error": str(exc)}, exc.status)
-        return _json(protocols.v2_model_metadata(model))
+        return _json(render(model))
 
-    return metadata
+    return view
 
 
-def _model_ready(gateway: Gateway) -> Endpoint:
-    async def ready(request: Request) -> Response:
-        try:
-            model = _lookup(gateway, request)
-        except InputError as exc:
-            return _json({"error": str(exc)}, exc.status)
-        return _json({"name": model.name, "version": model.version, "ready": True})
-
-    return ready
+def _readiness(model: LoadedModel) -> dict[str, Any]:
+    return {"name": model.name, "version": model.version, "ready": True}
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
