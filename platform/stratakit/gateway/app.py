@@ -197,19 +197,9 @@ async def _predict(gateway: Gateway, model: LoadedModel, batch: Batch) -> Any:
         raise InputError(f"the model rejected the input: {exc}", 422) from None
 
 
-class _Timer:
-    __slots__ = ("started",)
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def seconds(self) -> float:
-        return time.perf_counter() - self.started
-
-
 def _infer_v2(gateway: Gateway) -> Endpoint:
     async def infer(request: Request) -> Response:
-        timer = _Timer()
+        started = time.perf_counter()
         model: LoadedModel | None = None
         rows = 0
         try:
@@ -224,7 +214,7 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
         else:
             status, response = 200, _json(payload, headers=_model_headers(model))
             _record(gateway, model, request_id, "v2", batch, outputs)
-        _observe(gateway, model, "v2", status, timer, rows)
+        _observe(gateway, model, "v2", status, started, rows)
         return response
 
     return infer
@@ -232,7 +222,7 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
 
 def _invocations(gateway: Gateway) -> Endpoint:
     async def invocations(request: Request) -> Response:
-        timer = _Timer()
+        started = time.perf_counter()
         model: LoadedModel | None = None
         rows = 0
         try:
@@ -250,7 +240,7 @@ def _invocations(gateway: Gateway) -> Endpoint:
         else:
             status, response = 200, _json(payload, headers=_model_headers(model))
             _record(gateway, model, None, "invocations", batch, outputs)
-        _observe(gateway, model, "invocations", status, timer, rows)
+        _observe(gateway, model, "invocations", status, started, rows)
         return response
 
     return invocations
@@ -308,11 +298,12 @@ def _observe(
     model: LoadedModel | None,
     protocol: str,
     status: int,
-    timer: _Timer,
+    started: float,
     rows: int,
 ) -> None:
     name, version = (model.name, model.version) if model is not None else ("", "")
-    gateway.metrics.observe(name, version, protocol, status, timer.seconds(), rows)
+    elapsed = time.perf_counter() - started
+    gateway.metrics.observe(name, version, protocol, status, elapsed, rows)
 
 
 def _metrics(gateway: Gateway) -> Endpoint:
