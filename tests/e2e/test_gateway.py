@@ -382,8 +382,13 @@ def test_a_tampered_version_is_not_served(served: Served, first: str) -> None:
             break
         time.sleep(0.5)
     assert f'model="{MODEL}",outcome="failed"' in metrics
-    # The validated version keeps serving; the tampered one never answers a request.
-    assert served.http.get(f"/v2/models/{MODEL}").json()["versions"] == [before]
+    # The validated version keeps serving; the tampered one never answers a request, and
+    # the gateway says which version it refused and why.
+    meta = served.http.get(f"/v2/models/{MODEL}").json()
+    assert meta["versions"] == [before]
+    assert meta["parameters"]["refused_version"] == third
+    assert "differs from its lineage tag" in meta["parameters"]["refused_because"]
+    assert served.http.get("/v2").json()["refused"] == {MODEL: third}
     assert served.infer_v2(PROBE).json()["model_version"] == before
     log = (served.root / ".strata" / "logs" / "gateway.log").read_text()
     assert f"not serving {MODEL}/{third}" in log and "differs from its lineage tag" in log

@@ -155,6 +155,7 @@ def test_metadata_openapi_and_health(client: TestClient) -> None:
     meta = client.get("/v2/models/churn").json()
     assert [i["name"] for i in meta["inputs"]] == COLUMNS
     assert meta["parameters"]["fast_path"] is True
+    assert meta["parameters"]["refused_version"] is None
     doc = client.get("/openapi.json").json()
     assert doc["openapi"] == "3.1.0"
     body = doc["paths"]["/v2/models/churn/infer"]["post"]["requestBody"]

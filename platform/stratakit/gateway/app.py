@@ -60,7 +60,10 @@ def create_app(
         finally:
             on_shutdown()
 
-    metadata = _model_view(gateway, protocols.v2_model_metadata)
+    metadata = _model_view(
+        gateway,
+        lambda model: protocols.v2_model_metadata(model, gateway.served.refused.get(model.name)),
+    )
     routes = [
         Route("/v2/health/live", _live(), methods=["GET"]),
         Route("/v2/health/ready", _ready(gateway), methods=["GET"]),
@@ -112,6 +115,8 @@ def _server_metadata(gateway: Gateway) -> Endpoint:
                 "extensions": [],
                 "alias": gateway.alias,
                 "models": {n: m.version for n, m in sorted(gateway.served.all().items())},
+                # A copy first: the registry watcher updates it from its own thread.
+                "refused": {n: v for n, (v, _) in sorted(dict(gateway.served.refused).items())},
             }
         )
 

@@ -233,6 +233,8 @@ class ServedModels:
     def __init__(self) -> None:
         self._models: dict[str, LoadedModel] = {}
         self.ready = False
+        self.refused: dict[str, tuple[str, str]] = {}
+        """Model name → (version, why) for an aliased version that could not be served."""
 
     def get(self, name: str) -> LoadedModel | None:
         """The version currently served under ``name``."""
@@ -317,6 +319,7 @@ class RegistryWatcher:
         for name, version in wanted.items():
             served = current.get(name)
             if served is not None and served.version == version:
+                self.served.refused.pop(name, None)
                 continue
             if time.monotonic() < self._failed.get((name, version), 0.0):
                 continue
@@ -327,11 +330,15 @@ class RegistryWatcher:
                 # Retry later, but not every poll: a broken version stays broken.
                 self._failed[(name, version)] = time.monotonic() + max(30.0, self.poll_seconds)
                 log.error("not serving %s/%s: %s", name, version, exc)
+                self.served.refused[name] = (version, str(exc))
                 self._events.failed(name, version, str(exc))
                 continue
+            self.served.refused.pop(name, None)
             log.info("serving %s version %s", name, version)
             self._events.loaded(updated[name])
             self.served.replace(updated)
+        for name in set(self.served.refused) - set(wanted):
+            del self.served.refused[name]  # the alias left the refused version
         for name in set(current) - set(wanted):
             removed = updated.pop(name)
             log.info("%s lost the '%s' alias; no longer served", name, self.alias)

@@ -170,8 +170,8 @@ def _output_columns(model: LoadedModel, outputs: Any) -> list[tuple[str, np.ndar
     return [(model.predict_fn, np.asarray(outputs))]
 
 
-def v2_model_metadata(model: LoadedModel) -> dict[str, Any]:
-    """``GET /v2/models/{name}``: the version served and its inputs."""
+def v2_model_metadata(model: LoadedModel, refused: tuple[str, str] | None = None) -> dict[str, Any]:
+    """``GET /v2/models/{name}``: the version served, its inputs, and any refused version."""
     if model.spec.columns:
         inputs = [
             {"name": c.name, "datatype": c.datatype, "shape": [-1], "optional": not c.required}
@@ -193,10 +193,12 @@ def v2_model_metadata(model: LoadedModel) -> dict[str, Any]:
         "inputs": inputs,
         "outputs": [{"name": model.predict_fn, "datatype": "FP64", "shape": [-1]}],
         "parameters": {
-            "alias_version": model.version,
             "run_id": model.run_id,
             "artifact_sha256": model.artifact_sha256,
             "fast_path": model.fast is not None,
+            # Set when the alias points to a version that could not be served (and why).
+            "refused_version": refused[0] if refused else None,
+            "refused_because": refused[1] if refused else None,
         },
     }
 
