@@ -6,6 +6,7 @@ import sys
 
 from stratakit.contract import TELEMETRY_OFF, assemble
 from stratakit.errors import StackNotRunningError
+from stratakit.feature_store import feature_store_contract
 from stratakit.files import ensure_private_dir, write_atomic
 from stratakit.ports import choose_ports
 from stratakit.project import Project
@@ -35,7 +36,7 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
         write_atomic(
             gitignore, "# Everything here is local stack state; never commit it.\n*\n", 0o644
         )
-    for folder in (project.logs_dir, project.run_dir, project.data_dir):
+    for folder in (project.logs_dir, project.run_dir, project.data_dir, project.data_dir / "feast"):
         ensure_private_dir(folder)
     state = load_state(project.state_file) or new_state(project.slug, project.bucket)
     preferred = {name: d.default_port for name, d in SERVICES.items()}
@@ -54,4 +55,5 @@ def contract_for(ctx: StackContext) -> dict[str, str]:
         # DVC's site cache otherwise goes to a world-writable /var/tmp/dvc shared by users.
         "DVC_SITE_CACHE_DIR": str(ctx.project.state_dir / "dvc-site-cache"),
     }
-    return assemble([TELEMETRY_OFF, project_vars, *(spec.contract for spec in build_specs(ctx))])
+    parts = [TELEMETRY_OFF, project_vars, feature_store_contract(ctx.project)]
+    return assemble([*parts, *(spec.contract for spec in build_specs(ctx))])

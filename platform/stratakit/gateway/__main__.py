@@ -50,7 +50,7 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
     def load(name: str, version: str, tags: Mapping[str, str], source: str) -> LoadedModel:
         from stratakit.gateway.loading import load_version
 
-        return load_version(name, version, tags, source, settings.model_dir)
+        return load_version(name, version, tags, source, settings.model_dir, settings.feature_repo)
 
     def client() -> RegistryReader:
         return RegistryReader(

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from stratakit import __version__
 from stratakit.gateway import openapi, protocols
 from stratakit.gateway.batching import MicroBatcher
-from stratakit.gateway.inputs import Batch, InputError
+from stratakit.gateway.inputs import Batch, InputError, InputSpec
 from stratakit.gateway.loading import LoadedModel, ServedModels
 from stratakit.gateway.metrics import GatewayMetrics
 from stratakit.gateway.prediction_log import Entry, PredictionLog
@@ -202,6 +202,23 @@ async def _predict(gateway: Gateway, model: LoadedModel, batch: Batch) -> Any:
         raise InputError(f"the model rejected the input: {exc}", 422) from None
 
 
+def _decode(
+    model: LoadedModel, decode: Callable[[InputSpec], tuple[Batch, str | None]]
+) -> tuple[Batch, str | None]:
+    """The request as the model's inputs, or as entity keys whose features Feast holds."""
+    try:
+        return decode(model.spec)
+    except InputError as exc:
+        if model.lookup is None or exc.status != 400:
+            raise
+        try:
+            keys, request_id = decode(model.lookup.keys)
+        except InputError:
+            keys_named = ", ".join(model.lookup.keys.names)
+            raise InputError(f"{exc}; or send only the entity key(s) {keys_named}") from None
+    return model.lookup.features(keys, model.spec), request_id
+
+
 def _infer_v2(gateway: Gateway) -> Endpoint:
     async def infer(request: Request) -> Response:
         started = time.perf_counter()
@@ -210,7 +227,7 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
         try:
             model = _lookup(gateway, request)
             body = protocols.parse_json(await _read_body(request, gateway.max_body_bytes))
-            batch, request_id = protocols.v2_batch(model.spec, body)
+            batch, request_id = _decode(model, lambda spec: protocols.v2_batch(spec, body))
             outputs = await _predict(gateway, model, batch)
             payload = protocols.v2_response(model, outputs, request_id)
             rows = batch.rows
@@ -234,7 +251,9 @@ def _invocations(gateway: Gateway) -> Endpoint:
             model = _invocations_model(gateway, request)
             body = await _read_body(request, gateway.max_body_bytes)
             content_type = request.headers.get("content-type", JSON)
-            batch = protocols.invocations_batch(model.spec, body, content_type)
+            batch, _ = _decode(
+                model, lambda spec: (protocols.invocations_batch(spec, body, content_type), None)
+            )
             outputs = await _predict(gateway, model, batch)
             payload = protocols.invocations_response(outputs)
             rows = batch.rows

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from stratakit.feature_store import FEATURE_REFS_TAG, parse_refs
 from stratakit.gateway.inputs import Batch, InputError, InputSpec
+from stratakit.gateway.online_features import FeatureLookup, FeatureLookupError, open_lookup
 from stratakit.gateway.registry_reader import RegistryReader
 from stratakit.lineage import TAG_PREFIX, tree_sha256
 
@@ -53,6 +55,8 @@ class LoadedModel:
     artifact_sha256: str = ""
     """Digest of the files actually loaded (equal to the lineage tag, or there is no tag)."""
     loaded_at: float = field(default_factory=time.time)
+    lookup: FeatureLookup | None = None
+    """Online features for key-only requests (a version trained from the feature store)."""
 
     def predict(self, batch: Batch) -> Any:
         """Predict a validated batch; the fast path when the model takes a matrix."""
@@ -90,15 +94,33 @@ class LoadedModel:
 
 
 def load_version(
-    name: str, version: str, tags: Mapping[str, str], source: str, model_dir: Path
+    name: str,
+    version: str,
+    tags: Mapping[str, str],
+    source: str,
+    model_dir: Path,
+    feature_repo: Path | None = None,
 ) -> LoadedModel:
-    """Download (from the version's ``source``), check, load and warm up one version."""
+    """Download (from the version's ``source``), check, load and warm up one version.
+
+    A version with feature refs also answers key-only requests when ``feature_repo``
+    holds its views; if it does not, the version is still served with inline features.
+    """
     local = _download(name, version, source, model_dir)
     try:
-        return load_folder(name, version, local, tags.get(TAG_PREFIX + "artifact_sha256", ""))
+        model = load_folder(name, version, local, tags.get(TAG_PREFIX + "artifact_sha256", ""))
     except ModelLoadError:
         shutil.rmtree(local, ignore_errors=True)  # fetch it afresh on the next attempt
         raise
+    refs = parse_refs(tags.get(FEATURE_REFS_TAG, ""))
+    if refs and feature_repo is not None:
+        try:
+            lookup = open_lookup(feature_repo, refs, model.spec)
+        except FeatureLookupError as exc:
+            log.warning("%s/%s answers inline features only: %s", name, version, exc)
+        else:
+            model = dataclasses.replace(model, lookup=lookup)
+    return model
 
 
 def load_folder(name: str, version: str, local: Path, expected: str = "") -> LoadedModel:

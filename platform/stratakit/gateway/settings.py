@@ -33,6 +33,8 @@ class GatewaySettings:
     log_batch_rows: int = 5_000
     log_max_pending: int = 200_000
     max_body_bytes: int = 8 * 2**20
+    feature_repo: Path | None = None
+    """The project's Feast repository, for requests that carry only entity keys."""
     tracking_token: str | None = field(default=None, repr=False)
     tracking_username: str | None = None
     tracking_password: str | None = field(default=None, repr=False)
@@ -59,6 +61,9 @@ class GatewaySettings:
             log_batch_rows=_number(environ, "STRATA_GATEWAY_LOG_BATCH_ROWS", 5_000, int),
             log_max_pending=_number(environ, "STRATA_GATEWAY_LOG_MAX_PENDING", 200_000, int),
             max_body_bytes=_number(environ, "STRATA_GATEWAY_MAX_BODY_BYTES", 8 * 2**20, int),
+            feature_repo=Path(environ["STRATA_FEATURE_REPO"])
+            if environ.get("STRATA_FEATURE_REPO")
+            else None,
             # MLflow's own variables, so a production tracking server's auth works unchanged.
             tracking_token=environ.get("MLFLOW_TRACKING_TOKEN") or None,
             tracking_username=environ.get("MLFLOW_TRACKING_USERNAME") or None,

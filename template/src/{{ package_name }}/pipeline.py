@@ -16,7 +16,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from . import evaluate, features, prepare, train
+from . import evaluate, feature_store, features, prepare, train
 from .lineage import dvc_hashes, lineage_tags
 from .settings import ConfigurationError, Settings, load_settings
 from .tracking import MlflowTracker, WandbTracker, open_trackers
@@ -24,6 +24,7 @@ from .tracking import MlflowTracker, WandbTracker, open_trackers
 RAW = "data/raw/customers.csv"
 PREPARED = "data/prepared"
 FEATURES_DIR = "data/features"
+FEATURE_TABLE = f"{FEATURES_DIR}/{feature_store.TABLE}"
 MODEL = "models/model.pkl"
 RUN_RECORD = "models/run.json"
 METRICS = "metrics/metrics.json"
@@ -53,20 +54,41 @@ def run_prepare(settings: Settings) -> str:
     return f"prepared {len(split.train)} training and {len(split.test)} test rows"
 
 
+def _labels(settings: Settings, split: str) -> pd.DataFrame:
+    return pd.read_parquet(settings.path(PREPARED) / f"{split}.parquet")
+
+
+def _dataset(settings: Settings, split: str) -> pd.DataFrame:
+    """A split's labelled rows with their features, from the feature store."""
+    store = feature_store.open_store(settings)
+    return feature_store.training_frame(store, _labels(settings, split))
+
+
 def run_featurize(settings: Settings) -> str:
-    """Compute the model features for both splits."""
-    out = settings.path(FEATURES_DIR)
-    out.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "test"):
-        frame = pd.read_parquet(settings.path(PREPARED) / f"{split}.parquet")
-        features.featurize(frame).to_parquet(out / f"{split}.parquet", index=False)
-    return f"featurized {len(features.FEATURES)} features"
+    """Compute every customer-month's features once; publish them to the offline store."""
+    frame = pd.concat([_labels(settings, "train"), _labels(settings, "test")])
+    table = features.featurize(frame.drop(columns=[features.LABEL]))
+    settings.path(FEATURES_DIR).mkdir(parents=True, exist_ok=True)
+    table.to_parquet(settings.path(FEATURE_TABLE), index=False)
+    uri = feature_store.publish(table, settings)
+    feature_store.open_store(settings)  # registers the definitions
+    return f"featurized {len(features.FEATURES)} features of {len(table)} rows into {uri}"
+
+
+def run_materialize(settings: Settings) -> str:
+    """Bring the online store up to date with the offline store (incrementally)."""
+    return feature_store.materialize(feature_store.open_store(settings))
+
+
+def run_materialize_all(settings: Settings) -> str:
+    """Rewrite the online store from the whole offline table (after a backfill)."""
+    return feature_store.materialize(feature_store.open_store(settings), full=True)
 
 
 def run_train(settings: Settings) -> str:
     """Fit the model, save it, and log params, metrics and the model to the trackers."""
     params = _section(settings, "train")
-    data = pd.read_parquet(settings.path(FEATURES_DIR) / "train.parquet")
+    data = _dataset(settings, "train")
     model = train.fit(data, params)
     settings.path(MODEL).parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, settings.path(MODEL))
@@ -87,7 +109,7 @@ def run_train(settings: Settings) -> str:
 def run_evaluate(settings: Settings) -> str:
     """Score the held-out months, write metrics and plots, register the model version."""
     model = joblib.load(settings.path(MODEL))
-    test = pd.read_parquet(settings.path(FEATURES_DIR) / "test.parquet")
+    test = _dataset(settings, "test")
     metrics = evaluate.score(model, test)
     _write_json(settings.path(METRICS), metrics)
     evaluate.roc_points(model, test).to_csv(settings.path("metrics/roc.csv"), index=False)
@@ -106,6 +128,7 @@ def run_evaluate(settings: Settings) -> str:
                 owner=settings.owner,
                 artifact_sha256=own.get("artifact_sha256", ""),
                 features=features.FEATURES,
+                feature_refs=feature_store.feature_refs(),
                 root=settings.root,
                 data_hashes=dvc_hashes(settings.root, "train", [RAW + ".dvc"]),
                 pipeline_run=record["pipeline_run"],
@@ -127,6 +150,8 @@ STAGES: dict[str, Callable[[Settings], str]] = {
     "featurize": run_featurize,
     "train": run_train,
     "evaluate": run_evaluate,
+    "materialize": run_materialize,
+    "materialize-all": run_materialize_all,
 }
 
 

@@ -36,6 +36,13 @@ class Settings:
     tracking_uri: str | None
     pipeline_run: str
     wandb_offline: bool
+    feature_repo: Path
+    """Feast's repository (``feature_store.yaml`` for the ``feast`` CLI, and the gateway)."""
+    feature_registry: Path
+    online_store: Path
+    offline_store: str
+    """Where feature tables live: ``s3://BUCKET/features`` with a stack, else a local folder."""
+    s3_endpoint: str | None
 
     def path(self, relative: str) -> Path:
         """A path inside the project."""
@@ -69,6 +76,7 @@ def load_settings(root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None =
     strata = tool.get("tool", {}).get("strata", {})
     tracking = tuple(params.get("tracking", ["mlflow"]))
     unknown = sorted(set(tracking) - {"mlflow", "wandb"})
+    feast_dir = root / ".strata" / "data" / "feast"  # the stack's own default locations
     if unknown:
         raise ConfigurationError(
             f"params.yaml: unknown tracking backend(s) {unknown}; use mlflow and/or wandb."
@@ -83,4 +91,13 @@ def load_settings(root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None =
         tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
         pipeline_run=_pipeline_run(env),
         wandb_offline=not env.get("WANDB_API_KEY"),
+        feature_repo=Path(env.get("STRATA_FEATURE_REPO") or root / "feature_repo"),
+        feature_registry=Path(env.get("STRATA_FEAST_REGISTRY") or feast_dir / "registry.db"),
+        online_store=Path(env.get("STRATA_FEAST_ONLINE_PATH") or feast_dir / "online.db"),
+        offline_store=(
+            f"{env['STRATA_S3_URI'].rstrip('/')}/features"
+            if env.get("STRATA_S3_URI")
+            else str(root / "data" / "warehouse")
+        ),
+        s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
     )
