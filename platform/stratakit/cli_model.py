@@ -80,6 +80,9 @@ def _lineage_table(info: VersionInfo) -> Table:
     table.add_row("which binary", f"sha256 {lineage.artifact_sha256 or '[red]missing[/red]'}")
     table.add_row("", info.source)
     table.add_row("which features", ", ".join(lineage.features) or "[red]missing[/red]")
+    if lineage.feature_refs:
+        views = sorted({ref.split(":", 1)[0] for ref in lineage.feature_refs})
+        table.add_row("", f"from the feature store: {', '.join(views)}")
     dirty = {"true": " [yellow](uncommitted changes)[/yellow]", "false": " (clean)"}
     table.add_row(
         "which code",

@@ -55,6 +55,8 @@ class Lineage:
     tracking_run: str
     data: dict[str, str] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    feature_refs: tuple[str, ...] = ()
+    """Feature-store references (``view:feature``) when training read a feature store."""
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> Lineage:
@@ -73,6 +75,7 @@ class Lineage:
             owner=tag("owner"),
             artifact_sha256=tag("artifact_sha256"),
             features=tuple(f for f in tag("features").split(",") if f),
+            feature_refs=tuple(f for f in tag("feature_refs").split(",") if f),
             git_commit=tag("git_commit"),
             git_dirty=tag("git_dirty"),
             pipeline_run=tag("pipeline_run"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import json5
+import pandas as pd
 import pytest
 import yaml
 
@@ -30,10 +31,24 @@ from .conftest import NON_DEFAULT, interpreter, tool
 
 pytestmark = pytest.mark.e2e
 
+#: The generated model's inputs, as the feature view holds them.
+FEATURE_COLUMNS = (
+    "tenure_months",
+    "monthly_charges",
+    "support_calls",
+    "usage_hours",
+    "charges_per_tenure_month",
+    "calls_per_usage_hour",
+    "is_annual_contract",
+    "plan_basic",
+    "plan_standard",
+    "plan_premium",
+)
 LINEAGE_KEYS = (
     "owner",
     "artifact_sha256",
     "features",
+    "feature_refs",
     "git_commit",
     "git_dirty",
     "pipeline_run",
@@ -191,8 +206,8 @@ def test_pipeline_tracks_registers_and_versions_data(
     in_project(clone, dvc, "pull", env={**env, **project_stack})
     for relative in (
         "data/raw/customers.csv",
-        "data/features/train.parquet",
-        "data/features/test.parquet",
+        "data/prepared/train.parquet",
+        "data/features/customer_features.parquet",
         "models/model.pkl",
     ):
         assert (clone / relative).read_bytes() == (root / relative).read_bytes(), relative
@@ -231,6 +246,7 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     assert tags["strata.git_commit"] == first_commit.stdout.strip()
     assert tags["strata.git_dirty"] == "false"
     assert "tenure_months" in tags["strata.features"].split(",")
+    assert "customer_features:tenure_months" in tags["strata.feature_refs"].split(",")
     assert found["params"]["model"] == "logistic_regression"
     assert found["metrics"]["test_roc_auc"] == pytest.approx(metrics["roc_auc"])
     assert found["run_id"] in last_output
@@ -283,6 +299,35 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     expected = json.loads(direct.stdout.strip().splitlines()[-1])
     assert len(predictions) == 1 and len(predictions[0]) == 2
     assert predictions[0] == pytest.approx(expected[0], rel=1e-9)
+
+    # Key-only requests: the gateway fetches the customer's features from the online store
+    # (materialized by `nox -s pipeline`) and answers exactly as with those features inline.
+    invocations = f"{serving}/models/churn_forecast/invocations"
+    by_key = httpx.post(
+        invocations, json={"dataframe_records": [{"customer_id": "C00042"}]}, timeout=30
+    )
+    assert by_key.status_code == 200, by_key.text
+    table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
+    latest = table[table.customer_id == "C00042"].sort_values("event_timestamp").tail(1)
+    record = {name: float(latest[name].iloc[0]) for name in FEATURE_COLUMNS}
+    inline = httpx.post(invocations, json={"dataframe_records": [record]}, timeout=30)
+    assert by_key.json() == inline.json()
+    unknown = httpx.post(
+        invocations, json={"dataframe_records": [{"customer_id": "C99999"}]}, timeout=30
+    )
+    assert unknown.status_code == 404 and "C99999" in unknown.text
+
+    # The catalog lists the feature view, its freshness and the version trained on it.
+    listed = in_project(
+        root, uv, "run", "--locked", "strata", "features", "list", "-f", "json", env=env
+    )
+    [view] = json.loads(listed.stdout)
+    assert view["name"] == "customer_features"
+    assert view["owner"] == "ml-platform"
+    assert view["join_keys"] == ["customer_id"]
+    assert view["last_materialized"] is not None
+    assert view["used_by"] == ["churn_forecast/1"]
+    assert {f["name"] for f in view["features"]} == set(FEATURE_COLUMNS)
 
 
 LIFECYCLE_ORDER = (

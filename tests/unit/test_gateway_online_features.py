@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import textwrap
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,13 +99,18 @@ def keyed_model(model: LoadedModel, feature_repo: Path) -> LoadedModel:  # noqa:
 
 
 @pytest.fixture
-def client(keyed_model: LoadedModel) -> Iterator[TestClient]:
+def gateway(keyed_model: LoadedModel) -> Iterator[Gateway]:
     served = ServedModels()
     served.replace({"churn": keyed_model})
     served.ready = True
     log = PredictionLog(lambda key, data: None, flush_seconds=3600)
-    gateway = Gateway(served=served, metrics=GatewayMetrics(), prediction_log=log)
-    with TestClient(create_app(gateway, on_shutdown=log.stop)) as test_client:
+    yield Gateway(served=served, metrics=GatewayMetrics(), prediction_log=log)
+    log.stop()
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[TestClient]:
+    with TestClient(create_app(gateway)) as test_client:
         yield test_client
 
 
@@ -175,3 +182,30 @@ def test_refs_that_do_not_cover_the_inputs_are_refused(
         open_lookup(feature_repo, (*REFS[:2], "no_such_view:tickets"), model.spec)
     with pytest.raises(FeatureLookupError, match=r"feature_store\.yaml"):
         open_lookup(feature_repo.parent, REFS, model.spec)
+
+
+def test_concurrent_key_requests_share_store_calls(
+    gateway: Gateway, client: TestClient, feature_table: pd.DataFrame
+) -> None:
+    ids = [f"C{i:03d}" for i in range(20)]
+
+    async def send_all() -> list[Any]:
+        transport = httpx.ASGITransport(app=create_app(gateway))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        "/models/churn/invocations",
+                        json={"dataframe_records": [{"customer_id": c}]},
+                    )
+                    for c in ids
+                )
+            )
+        return [r.json()["predictions"][0] for r in responses]
+
+    answers = asyncio.run(send_all())
+    inline = _invocations(client, _latest(feature_table, ids).to_dict(orient="records"))
+    assert answers == inline
+    batcher = gateway.lookups["churn"][1]
+    assert batcher.requests >= len(ids)
+    assert batcher.calls < batcher.requests

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -43,6 +44,8 @@ class Gateway:
     max_body_bytes: int = 8 * 2**20
     batchers: dict[str, tuple[LoadedModel, MicroBatcher]] = field(default_factory=dict)
     """One micro-batcher per served fast-path model, replaced with the model."""
+    lookups: dict[str, tuple[LoadedModel, MicroBatcher]] = field(default_factory=dict)
+    """One micro-batcher of online-feature lookups per model that has them."""
 
 
 def create_app(
@@ -190,11 +193,7 @@ async def _predict(gateway: Gateway, model: LoadedModel, batch: Batch) -> Any:
     try:
         matrix = model.matrix(batch)
         if matrix is not None and model.fast is not None:
-            batcher = gateway.batchers.get(model.name)
-            if batcher is None or batcher[0] is not model:
-                batcher = (model, MicroBatcher(model.fast))
-                gateway.batchers[model.name] = batcher
-            return await batcher[1](matrix)
+            return await _batcher(gateway.batchers, model, model.fast)(matrix)
         return await run_in_threadpool(model.predict, batch)
     except InputError:
         raise
@@ -202,8 +201,10 @@ async def _predict(gateway: Gateway, model: LoadedModel, batch: Batch) -> Any:
         raise InputError(f"the model rejected the input: {exc}", 422) from None
 
 
-def _decode(
-    model: LoadedModel, decode: Callable[[InputSpec], tuple[Batch, str | None]]
+async def _decode(
+    gateway: Gateway,
+    model: LoadedModel,
+    decode: Callable[[InputSpec], tuple[Batch, str | None]],
 ) -> tuple[Batch, str | None]:
     """The request as the model's inputs, or as entity keys whose features Feast holds."""
     try:
@@ -216,7 +217,23 @@ def _decode(
         except InputError:
             keys_named = ", ".join(model.lookup.keys.names)
             raise InputError(f"{exc}; or send only the entity key(s) {keys_named}") from None
-    return model.lookup.features(keys, model.spec), request_id
+    lookup = model.lookup
+    matrix = lookup.key_matrix(keys)
+    values = await _batcher(gateway.lookups, model, lookup.fetch)(matrix)
+    return lookup.inputs(matrix, values, model.spec), request_id
+
+
+def _batcher(
+    cache: dict[str, tuple[LoadedModel, MicroBatcher]],
+    model: LoadedModel,
+    call: Callable[[np.ndarray], Any],
+) -> MicroBatcher:
+    """The model's micro-batcher for ``call``, replaced when the model is."""
+    entry = cache.get(model.name)
+    if entry is None or entry[0] is not model:
+        entry = (model, MicroBatcher(call))
+        cache[model.name] = entry
+    return entry[1]
 
 
 def _infer_v2(gateway: Gateway) -> Endpoint:
@@ -227,7 +244,9 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
         try:
             model = _lookup(gateway, request)
             body = protocols.parse_json(await _read_body(request, gateway.max_body_bytes))
-            batch, request_id = _decode(model, lambda spec: protocols.v2_batch(spec, body))
+            batch, request_id = await _decode(
+                gateway, model, lambda spec: protocols.v2_batch(spec, body)
+            )
             outputs = await _predict(gateway, model, batch)
             payload = protocols.v2_response(model, outputs, request_id)
             rows = batch.rows
@@ -251,8 +270,10 @@ def _invocations(gateway: Gateway) -> Endpoint:
             model = _invocations_model(gateway, request)
             body = await _read_body(request, gateway.max_body_bytes)
             content_type = request.headers.get("content-type", JSON)
-            batch, _ = _decode(
-                model, lambda spec: (protocols.invocations_batch(spec, body, content_type), None)
+            batch, _ = await _decode(
+                gateway,
+                model,
+                lambda spec: (protocols.invocations_batch(spec, body, content_type), None),
             )
             outputs = await _predict(gateway, model, batch)
             payload = protocols.invocations_response(outputs)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stratakit.gateway.inputs import Batch, Column, InputError, InputSpec, columns_batch
 
 log = logging.getLogger("stratakit.gateway")
@@ -32,31 +34,55 @@ class FeatureLookupError(Exception):
 
 @dataclass(frozen=True)
 class FeatureLookup:
-    """How to turn entity keys into a model's inputs."""
+    """How to turn entity keys into a model's inputs.
+
+    The work is split so that concurrent requests share one store call: ``fetch`` maps a
+    matrix of keys (one row per entity) to a matrix of feature values, which the gateway's
+    micro-batcher merges across requests; ``inputs`` then checks one request's share.
+    """
 
     store: Any
     refs: tuple[str, ...]
     keys: InputSpec
     """The entity join keys, as the columns a key-only request holds."""
 
-    def features(self, keys: Batch, model: InputSpec) -> Batch:
-        """The model's inputs for each requested entity; a 404 names an unknown entity."""
-        names = self.keys.names
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Feature names, in ``refs`` order (the columns of ``fetch``'s answer)."""
+        return tuple(ref.split(":", 1)[-1] for ref in self.refs)
+
+    def key_matrix(self, keys: Batch) -> np.ndarray:
+        """One row of key values per requested entity."""
         columns = keys.columns or {}  # a columns spec always validates to columns
-        listed = {name: columns[name].tolist() for name in names}
-        rows = [{name: listed[name][i] for name in names} for i in range(keys.rows)]
+        return np.column_stack([np.asarray(columns[n], dtype=object) for n in self.keys.names])
+
+    def fetch(self, matrix: np.ndarray) -> np.ndarray:
+        """Feature values (``None`` where the store has none) for each row of keys."""
+        names = self.keys.names
+        rows = [dict(zip(names, row.tolist(), strict=True)) for row in matrix]
         found = self.store.get_online_features(
             features=list(self.refs), entity_rows=rows, full_feature_names=False
         ).to_dict()
-        for i, row in enumerate(rows):
-            if any(found[column.name][i] is None for column in model.columns):
-                described = ", ".join(f"{k}={v!r}" for k, v in row.items())
+        values = np.empty((len(rows), len(self.names)), dtype=object)
+        for j, name in enumerate(self.names):
+            values[:, j] = found[name]
+        return values
+
+    def inputs(self, matrix: np.ndarray, values: np.ndarray, model: InputSpec) -> Batch:
+        """The model's validated inputs; a 404 names the first entity without features."""
+        needed = set(model.names)
+        wanted = [j for j, name in enumerate(self.names) if name in needed]
+        for i, row in enumerate(values):
+            if any(row[j] is None for j in wanted):
+                described = ", ".join(
+                    f"{k}={v!r}" for k, v in zip(self.keys.names, matrix[i].tolist(), strict=True)
+                )
                 raise InputError(
                     f"no online features for {described[:200]} (row {i}); it is unknown to the "
                     "feature store or not materialized yet (run the project's materialize flow)",
                     404,
                 )
-        return columns_batch(model, {column.name: found[column.name] for column in model.columns})
+        return columns_batch(model, {self.names[j]: values[:, j].tolist() for j in wanted})
 
 
 def open_lookup(repo: Path, refs: Sequence[str], model: InputSpec) -> FeatureLookup:
