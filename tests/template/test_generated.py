@@ -330,6 +330,74 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     assert {f["name"] for f in view["features"]} == set(FEATURE_COLUMNS)
 
 
+def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
+    default_project: tuple[Path, dict[str, str]], project_stack: dict[str, str]
+) -> None:
+    """The README's walk-through: change data, push, and the rest happens on its own."""
+    root, env = default_project
+    uv = tool("uv")
+    strata = [uv, "run", "--locked", "strata"]
+    deployed = json.loads(
+        in_project(root, *strata, "flows", "deploy", "-f", "json", env=env).stdout
+    )
+    queues = {q["name"]: q for q in deployed["queues"]}
+    assert queues["materialize"]["priority"] < queues["training"]["priority"]
+    assert queues["training"]["concurrency_limit"] == 1
+    flows = {d["name"]: d for d in deployed["deployments"]}
+    assert flows["retrain"]["triggers"] == ["strata.data.pushed"]
+    assert flows["materialize"]["cron"] == "0 * * * *"
+
+    # New data: a seventh month of snapshots, versioned by DVC and pushed to the bucket.
+    python = str(root / ".venv" / "bin" / "python")
+    in_project(
+        root, python, "src/churn_forecast/data.py", "data/raw/customers.csv", "--months", "7",
+        env=env,
+    )  # fmt: skip
+    in_project(
+        root, uv, "run", "--locked", "dvc", "add", "--quiet", "data/raw/customers.csv", env=env
+    )
+    pushed_at = time.monotonic()
+    in_project(root, *strata, "data", "push", env=env)
+
+    # The retrain flow runs on the worker, registers version 2, promotes it through the
+    # gate, and the gateway picks it up.
+    serving = project_stack["STRATA_SERVING_URL"]
+    deadline = pushed_at + 900
+    versions: list[str] = []
+    while time.monotonic() < deadline:
+        versions = httpx.get(f"{serving}/v2/models/churn_forecast", timeout=10).json()["versions"]
+        if versions == ["2"]:
+            break
+        time.sleep(2)
+    served_after = time.monotonic() - pushed_at
+    listed = json.loads(in_project(root, *strata, "flows", "list", "-f", "json", env=env).stdout)
+    retrain = next(row for row in listed if row["name"] == "retrain")
+    assert versions == ["2"], (retrain, served_after)
+    assert retrain["last_state"] == "Completed", retrain
+    print(f"data push -> version 2 served: {served_after:.1f} s")  # for the closing figures
+
+    described = json.loads(
+        in_project(
+            root, *strata, "model", "describe", "churn_forecast@production", "-f", "json", env=env
+        ).stdout
+    )
+    tags = described["tags"]
+    assert "new data was pushed" in tags["strata.promotion.reason"]
+    new_raw = yaml.safe_load((root / "data" / "raw" / "customers.csv.dvc").read_text())
+    assert tags["strata.data.data/raw/customers.csv"] == new_raw["outs"][0]["md5"]
+    # The online store was refreshed from the new table: month 7 is what serving sees.
+    table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
+    assert table["event_timestamp"].max() == pd.Timestamp("2025-07-01", tz="UTC")
+    latest = table[table.customer_id == "C00042"].sort_values("event_timestamp").tail(1)
+    record = {name: float(latest[name].iloc[0]) for name in FEATURE_COLUMNS}
+    invocations = f"{serving}/models/churn_forecast/invocations"
+    by_key = httpx.post(
+        invocations, json={"dataframe_records": [{"customer_id": "C00042"}]}, timeout=30
+    )
+    inline = httpx.post(invocations, json={"dataframe_records": [record]}, timeout=30)
+    assert by_key.status_code == 200 and by_key.json() == inline.json()
+
+
 LIFECYCLE_ORDER = (
     "onCreateCommand",
     "updateContentCommand",
