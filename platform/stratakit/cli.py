@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from stratakit import __version__
+from stratakit.cli_flows import data_app, flows_app
 from stratakit.cli_model import model_app
 from stratakit.cli_options import ProjectDir
 from stratakit.contract import FORMATS, render
@@ -49,6 +50,8 @@ app = typer.Typer(
 stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(model_app, name="model")
+app.add_typer(flows_app, name="flows")
+app.add_typer(data_app, name="data")
 
 
 _STATUS_STYLE = {"healthy": "green", "starting": "yellow", "stopped": "dim", "failed": "red"}
