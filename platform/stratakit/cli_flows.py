@@ -50,7 +50,7 @@ def _state(state: str | None) -> str:
 
 @flows_app.command("deploy")
 def flows_deploy(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
-    """Create the work queues and deploy every flow of [tool.strata.flows] (idempotent)."""
+    """Create the work queues and deploy every flow configured in pyproject.toml (idempotent)."""
     from stratakit.flows import deploy_flows
 
     _format(fmt)
