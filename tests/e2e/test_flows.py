@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +20,6 @@ from stratakit.flows import deploy_flows, prefect_api, run_flow
 from stratakit.project import Project
 from stratakit.services.scheduler import WORK_POOL
 
-from ..conftest import strata
 from .conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -103,20 +105,38 @@ class FlowsProject:
 def flows_project(
     stack: RunningStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FlowsProject]:
-    """The session stack's project with a flows file, its configuration and one DVC file."""
+    """The session stack's project with a flows file, its configuration and DVC-tracked data."""
     root = stack.project.root
     pyproject = root / "pyproject.toml"
     original = pyproject.read_text()
     marks = tmp_path_factory.mktemp("triggered")
-    (root / "pipelines").mkdir(exist_ok=True)
+    added = [root / name for name in ("pipelines", "data", ".dvc", ".dvcignore")]
+    (root / "pipelines").mkdir()
     (root / "pipelines" / "flows.py").write_text(FLOWS_PY)
-    (root / "data").mkdir(exist_ok=True)
-    (root / "data" / "raw.csv.dvc").write_text(DVC_FILE)
+    (root / "data").mkdir()
+    (root / "data" / "raw.csv").write_text("id,value\n1,2\n")
+    dvc = str(Path(sys.executable).parent / "dvc")
+    site_cache = tmp_path_factory.mktemp("dvc-site-cache")
+    for args in (
+        ["init", "-q", "--no-scm"],
+        ["config", "core.site_cache_dir", str(site_cache)],
+        ["remote", "add", "-d", "store", f"s3://{stack.bucket}/dvc"],
+        ["add", "-q", "data/raw.csv"],
+    ):
+        done = subprocess.run(
+            [dvc, *args], cwd=root, env=stack.env(), capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
     pyproject.write_text(original + CONFIG.format(marks=marks))
     try:
         yield FlowsProject(project=Project(root=root), triggered_marks=marks)
     finally:
         pyproject.write_text(original)
+        for path in added:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def prefect_client(project: Project) -> Any:
@@ -126,8 +146,17 @@ def prefect_client(project: Project) -> Any:
 
 
 def cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real `strata` command, run in the project as a user would."""
-    return strata(*args, cwd=project.root, timeout=600)
+    """The real `strata` command, run in the project as a user would, on a wide terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "stratakit.cli", *args],
+        cwd=project.root,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 240) -> None:
@@ -150,6 +179,7 @@ def test_deploy_creates_queues_and_deployments_idempotently(flows_project: Flows
     first = cli(project, "flows", "deploy")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "queue training: priority 10, limit 1" in first.stdout
+    assert "queue materialize: priority 1, no limit" in first.stdout
     assert "e2e-retrain/retrain → queue training (on strata.data.pushed)" in first.stdout
 
     again = deploy_flows(project)
@@ -174,6 +204,10 @@ def test_deploy_creates_queues_and_deployments_idempotently(flows_project: Flows
     listed = cli(project, "flows", "list", "--format", "json")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    table = cli(project, "flows", "list")
+    assert table.returncode == 0, table.stdout + table.stderr
+    assert "training (priority 10, limit 1)" in table.stdout
+    assert "materialize (priority 1)" in table.stdout
     assert rows["materialize"]["deployed"] and rows["retrain"]["deployed"]
     assert rows["materialize"]["flow"] == "e2e-materialize"
     assert rows["materialize"]["schedule"] == "0 0 1 1 *"
@@ -188,6 +222,17 @@ def _deployment_id(project: Project, name: str) -> UUID:
         return next(d.id for d in client.read_deployments() if d.name == name)
 
 
+def _runs(project: Project, deployment_id: UUID) -> list[Any]:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    with prefect_api(project), prefect_client(project) as client:
+        return list(
+            client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+            )
+        )
+
+
 def test_data_pushed_event_starts_the_triggered_flow(flows_project: FlowsProject) -> None:
     """`strata data push --event-only` emits the event; the retrain deployment runs to the end."""
     project = flows_project.project
@@ -198,14 +243,8 @@ def test_data_pushed_event_starts_the_triggered_flow(flows_project: FlowsProject
     assert "strata.data.pushed" in pushed.stdout
     assert "strata.project.shared-project: 1 DVC-tracked path(s)" in pushed.stdout
 
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-
     def triggered_run_completed() -> bool:
-        with prefect_api(project), prefect_client(project) as client:
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
-            )
-        return any(run.state is not None and run.state.is_completed() for run in runs)
+        return any(run.state.is_completed() for run in _runs(project, deployment_id) if run.state)
 
     wait_for("the triggered retrain run", triggered_run_completed, timeout=300)
     assert records(flows_project.triggered_marks, "retrain")
@@ -288,3 +327,38 @@ def test_priority_first_and_the_training_limit_holds(
     first_training, second_training = records(tmp_path, "retrain")
     assert first_materialize["end"] <= first_training["start"]
     assert first_training["end"] <= second_training["start"], "training runs overlapped"
+
+
+def test_data_push_uploads_with_dvc_then_announces_the_hashes(
+    flows_project: FlowsProject, stack: RunningStack
+) -> None:
+    """Without --event-only, `dvc push` puts the data into the project's bucket first."""
+    import boto3
+
+    project = flows_project.project
+    deployment_id = _deployment_id(project, "retrain")
+    before = {run.id for run in _runs(project, deployment_id)}
+    pushed = cli(project, "data", "push", "data/raw.csv")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "dvc push" in pushed.stdout
+    assert "1 DVC-tracked path(s)" in pushed.stdout
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.contract["AWS_ENDPOINT_URL_S3"],
+        aws_access_key_id=stack.contract["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack.contract["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    )
+    listed = s3.list_objects_v2(Bucket=stack.bucket, Prefix="dvc/")
+    assert listed["KeyCount"] >= 1
+
+    def triggered_run_final() -> bool:
+        new = [run for run in _runs(project, deployment_id) if run.id not in before]
+        return bool(new) and all(run.state and run.state.is_final() for run in new)
+
+    # The event starts retrain again; let it finish so no run outlives the test.
+    wait_for("the retrain run started by the push", triggered_run_final, timeout=300)
+
+    not_tracked = cli(project, "data", "push", "--event-only", "data/missing.csv")
+    assert not_tracked.returncode == 1
+    assert "'data/missing.csv' is not tracked by DVC here" in not_tracked.stderr
