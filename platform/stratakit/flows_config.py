@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stratakit.errors import FlowsConfigError, InvalidInputError
+from stratakit.errors import FlowNotFoundError, FlowsConfigError, InvalidInputError
 from stratakit.project import Project
 
 #: The queue every Prefect work pool has; a flow without ``queue`` runs there.
@@ -70,8 +70,6 @@ class FlowsConfig:
 
     def flow(self, name: str) -> FlowConfig:
         """The flow called ``name``, or an error listing the configured ones."""
-        from stratakit.errors import FlowNotFoundError
-
         if name not in self.flows:
             known = ", ".join(self.flows) or "none"
             raise FlowNotFoundError(

@@ -139,7 +139,7 @@ def flows_project(
                 path.unlink(missing_ok=True)
 
 
-def prefect_client(project: Project) -> Any:
+def prefect_client() -> Any:
     from prefect.client.orchestration import get_client
 
     return get_client(sync_client=True)
@@ -187,7 +187,7 @@ def test_deploy_creates_queues_and_deployments_idempotently(flows_project: Flows
         ("materialize", 1, None, False),
         ("training", 10, 1, False),
     }
-    with prefect_api(project), prefect_client(project) as client:
+    with prefect_api(project), prefect_client() as client:
         queues = {q.name: q for q in client.read_work_queues(work_pool_name=WORK_POOL)}
         deployments = [d for d in client.read_deployments() if d.name in {"materialize", "retrain"}]
         automations = client.read_automations()
@@ -218,14 +218,14 @@ def test_deploy_creates_queues_and_deployments_idempotently(flows_project: Flows
 
 
 def _deployment_id(project: Project, name: str) -> UUID:
-    with prefect_api(project), prefect_client(project) as client:
+    with prefect_api(project), prefect_client() as client:
         return next(d.id for d in client.read_deployments() if d.name == name)
 
 
 def _runs(project: Project, deployment_id: UUID) -> list[Any]:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-    with prefect_api(project), prefect_client(project) as client:
+    with prefect_api(project), prefect_client() as client:
         return list(
             client.read_flow_runs(
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
@@ -287,12 +287,12 @@ def test_a_task_that_keeps_failing_fails_the_flow_before_promote(
 def _set_pool(project: Project, **fields: Any) -> None:
     from prefect.client.schemas.actions import WorkPoolUpdate
 
-    with prefect_api(project), prefect_client(project) as client:
+    with prefect_api(project), prefect_client() as client:
         client.update_work_pool(WORK_POOL, WorkPoolUpdate(**fields))
 
 
 def _state(project: Project, run_id: str) -> str:
-    with prefect_api(project), prefect_client(project) as client:
+    with prefect_api(project), prefect_client() as client:
         return str(client.read_flow_run(UUID(run_id)).state_name)
 
 
