@@ -18,6 +18,7 @@ from rich.table import Table
 
 from stratakit import __version__
 from stratakit.cli_features import features_app
+from stratakit.cli_flows import data_app, flows_app
 from stratakit.cli_model import model_app
 from stratakit.cli_options import ProjectDir
 from stratakit.contract import FORMATS, render
@@ -51,6 +52,8 @@ stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_
 app.add_typer(stack_app, name="stack")
 app.add_typer(model_app, name="model")
 app.add_typer(features_app, name="features")
+app.add_typer(flows_app, name="flows")
+app.add_typer(data_app, name="data")
 
 
 _STATUS_STYLE = {"healthy": "green", "starting": "yellow", "stopped": "dim", "failed": "red"}

@@ -40,3 +40,11 @@ class StackStartError(StrataError):
 
 class InvalidInputError(StrataError):
     """A command-line value that is not allowed."""
+
+
+class FlowsConfigError(StrataError):
+    """``[tool.strata.queues]`` or ``[tool.strata.flows]`` in ``pyproject.toml`` is invalid."""
+
+
+class FlowNotFoundError(StrataError):
+    """A flow name that the project does not configure, or that is not deployed yet."""
