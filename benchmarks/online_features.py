@@ -42,9 +42,7 @@ registry:
   registry_type: file
   path: ${STRATA_FEAST_REGISTRY}
   cache_ttl_seconds: 60
-online_store:
-  type: sqlite
-  path: ${STRATA_FEAST_ONLINE_PATH}
+online_store: ${STRATA_FEAST_ONLINE_STORE}
 offline_store:
   type: dask
 entity_key_serialization_version: 3

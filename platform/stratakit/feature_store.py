@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from stratakit.contract import exported
 from stratakit.errors import InvalidInputError
@@ -27,18 +29,22 @@ DEFAULT_REPO = "feature_repo"
 FEATURE_REFS_TAG = "strata.feature_refs"
 
 
-def feature_repo(project: Project) -> Path:
-    """The project's Feast repository folder (it holds ``feature_store.yaml``)."""
+def _features_table(project: Project) -> dict[str, Any]:
     table = project.settings.get("features", {})
     if not isinstance(table, dict):
         raise InvalidInputError("pyproject.toml [tool.strata.features] must be a table.")
-    unknown = sorted(set(table) - {"repo"})
+    unknown = sorted(set(table) - {"repo", "online_store"})
     if unknown:
         raise InvalidInputError(
             f"pyproject.toml [tool.strata.features] has unknown key '{unknown[0]}'; "
-            "valid keys: repo."
+            "valid keys: repo, online_store."
         )
-    repo = table.get("repo", DEFAULT_REPO)
+    return table
+
+
+def feature_repo(project: Project) -> Path:
+    """The project's Feast repository folder (it holds ``feature_store.yaml``)."""
+    repo = _features_table(project).get("repo", DEFAULT_REPO)
     if not isinstance(repo, str) or not repo or Path(repo).is_absolute() or ".." in repo:
         raise InvalidInputError(
             f"pyproject.toml [tool.strata.features].repo = {repo!r} must be a folder inside "
@@ -47,12 +53,48 @@ def feature_repo(project: Project) -> Path:
     return project.root / repo
 
 
+def online_store(project: Project) -> dict[str, str]:
+    """Feast's ``online_store`` block: SQLite under ``.strata/`` or the configured Redis.
+
+    ``[tool.strata.features] online_store`` is ``"sqlite"`` (the default) or a
+    ``redis://HOST:PORT[/DB]`` URL. A password never goes in ``pyproject.toml``: where Redis
+    needs one, the deployment sets ``STRATA_FEAST_ONLINE_STORE`` itself.
+    """
+    value = _features_table(project).get("online_store", "sqlite")
+    where = "pyproject.toml [tool.strata.features].online_store"
+    if value == "sqlite":
+        return {"type": "sqlite", "path": str(project.data_dir / "feast" / "online.db")}
+    url = urlsplit(value) if isinstance(value, str) else None
+    if url is None or url.scheme != "redis" or not url.hostname:
+        raise InvalidInputError(
+            f'{where} = {value!r} must be "sqlite" or a redis://HOST:PORT[/DB] URL.'
+        )
+    if url.username or url.password:
+        raise InvalidInputError(
+            f"{where} holds a credential; keep secrets out of git and set "
+            "STRATA_FEAST_ONLINE_STORE in the deployment's environment instead."
+        )
+    try:
+        port = url.port or 6379
+    except ValueError:
+        raise InvalidInputError(f"{where} = {value!r} has an invalid port.") from None
+    db = url.path.strip("/")
+    if db and not db.isdigit():
+        raise InvalidInputError(f"{where} = {value!r}: the database must be a number.")
+    connection = f"{url.hostname}:{port}" + (f",db={db}" if db else "")
+    return {"type": "redis", "connection_string": connection}
+
+
 def feature_store_contract(project: Project) -> dict[str, str]:
-    """The contract's feature-store variables: Feast's registry, online store and repo."""
-    folder = project.data_dir / "feast"
+    """The contract's feature-store variables: Feast's registry, online store and repo.
+
+    ``STRATA_FEAST_ONLINE_STORE`` is Feast's ``online_store`` block as JSON (which is also
+    YAML), so ``feature_store.yaml`` takes it whole with ``${STRATA_FEAST_ONLINE_STORE}``
+    and the same file serves SQLite locally and Redis in production.
+    """
     return {
-        "STRATA_FEAST_REGISTRY": str(folder / "registry.db"),
-        "STRATA_FEAST_ONLINE_PATH": str(folder / "online.db"),
+        "STRATA_FEAST_REGISTRY": str(project.data_dir / "feast" / "registry.db"),
+        "STRATA_FEAST_ONLINE_STORE": json.dumps(online_store(project)),
         "STRATA_FEATURE_REPO": str(feature_repo(project)),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from stratakit.feature_store import (
     feature_repo,
     feature_store_contract,
     models_using,
+    online_store,
     parse_refs,
     view_entry,
 )
@@ -39,17 +41,42 @@ def test_the_repository_defaults_to_feature_repo(project: Project) -> None:
         ('repo = "/etc"', "must be a folder inside the project"),
         ('repo = "../elsewhere"', "must be a folder inside the project"),
         ("repo = 3", "must be a folder inside the project"),
+        ('online_store = "postgres://db"', 'must be "sqlite" or a redis://'),
+        ('online_store = "redis://:s3cret@cache:6379"', "holds a credential"),
+        ('online_store = "redis://cache:port"', "invalid port"),
+        ('online_store = "redis://cache/zero"', "the database must be a number"),
     ],
 )
 def test_a_bad_repository_setting_is_named(project: Project, table: str, message: str) -> None:
+    configured = _with_features(project, table)
     with pytest.raises(InvalidInputError, match=message):
-        feature_repo(_with_features(project, table))
+        feature_repo(configured)
+        online_store(configured)
+
+
+def test_redis_is_selected_by_configuration_in_feasts_own_shape(project: Project) -> None:
+    from feast.repo_config import RepoConfig
+
+    configured = _with_features(project, 'online_store = "redis://cache.internal:6380/2"')
+    block = online_store(configured)
+    assert block == {"type": "redis", "connection_string": "cache.internal:6380,db=2"}
+    config = RepoConfig(
+        project="p", provider="local", registry="r.db", online_store=block,
+        entity_key_serialization_version=3,
+    )  # fmt: skip
+    assert config.online_store.type == "redis"
+    assert config.online_store.connection_string == "cache.internal:6380,db=2"
+    contract = feature_store_contract(configured)
+    assert json.loads(contract["STRATA_FEAST_ONLINE_STORE"]) == block
 
 
 def test_the_contract_places_feast_state_under_the_stack_folder(project: Project) -> None:
     contract = contract_for(prepare_context(project))
     assert contract["STRATA_FEAST_REGISTRY"] == str(project.data_dir / "feast" / "registry.db")
-    assert contract["STRATA_FEAST_ONLINE_PATH"] == str(project.data_dir / "feast" / "online.db")
+    assert json.loads(contract["STRATA_FEAST_ONLINE_STORE"]) == {
+        "type": "sqlite",
+        "path": str(project.data_dir / "feast" / "online.db"),
+    }
     assert contract["STRATA_FEATURE_REPO"] == str(project.root / "feature_repo")
     assert (project.data_dir / "feast").stat().st_mode & 0o077 == 0
     assert feature_store_contract(project).items() <= contract.items()

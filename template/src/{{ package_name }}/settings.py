@@ -39,7 +39,8 @@ class Settings:
     feature_repo: Path
     """Feast's repository (``feature_store.yaml`` for the ``feast`` CLI, and the gateway)."""
     feature_registry: Path
-    online_store: Path
+    online_store: Mapping[str, object]
+    """Feast's ``online_store`` block: SQLite locally, Redis where the contract says so."""
     offline_store: str
     """Where feature tables live: ``s3://BUCKET/features`` with a stack, else a local folder."""
     s3_endpoint: str | None
@@ -63,6 +64,19 @@ def _pipeline_run(environ: Mapping[str, str]) -> str:
         if environ.get(key):
             return f"{key.lower()}:{environ[key]}"
     return f"local:{uuid.uuid4().hex[:12]}"
+
+
+def _online_store(env: Mapping[str, str], default: Path) -> Mapping[str, object]:
+    raw = env.get("STRATA_FEAST_ONLINE_STORE")
+    if not raw:
+        return {"type": "sqlite", "path": str(default)}
+    block = yaml.safe_load(raw)
+    if not isinstance(block, dict) or "type" not in block:
+        raise ConfigurationError(
+            "STRATA_FEAST_ONLINE_STORE must be Feast's online_store block as JSON, e.g. "
+            '{"type": "redis", "connection_string": "cache:6379"}'
+        )
+    return block
 
 
 def load_settings(root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,7 +107,7 @@ def load_settings(root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None =
         wandb_offline=not env.get("WANDB_API_KEY"),
         feature_repo=Path(env.get("STRATA_FEATURE_REPO") or root / "feature_repo"),
         feature_registry=Path(env.get("STRATA_FEAST_REGISTRY") or feast_dir / "registry.db"),
-        online_store=Path(env.get("STRATA_FEAST_ONLINE_PATH") or feast_dir / "online.db"),
+        online_store=_online_store(env, feast_dir / "online.db"),
         offline_store=(
             f"{env['STRATA_S3_URI'].rstrip('/')}/features"
             if env.get("STRATA_S3_URI")
