@@ -6,6 +6,7 @@ the DVC-tracked paths with their md5, so a deployment triggered by it knows what
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -120,7 +121,14 @@ def emit_data_pushed(project: Project, paths: Sequence[str] = ()) -> PushedEvent
             payload={"paths": data},
         )
         # Events leave through a background worker: flush it before the command returns.
-        EventsWorker.drain_all(timeout=30)
+        # Its "Still processing items" warning while flushing is noise for a CLI user.
+        drain_log = logging.getLogger(EventsWorker.__name__)
+        level = drain_log.level
+        drain_log.setLevel(logging.ERROR)
+        try:
+            EventsWorker.drain_all(timeout=30)
+        finally:
+            drain_log.setLevel(level)
     if sent is None:
         raise StrataError(
             "Prefect did not send the event (events are off for this API URL); check "

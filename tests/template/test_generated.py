@@ -397,6 +397,25 @@ def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
     inline = httpx.post(invocations, json={"dataframe_records": [record]}, timeout=30)
     assert by_key.status_code == 200 and by_key.json() == inline.json()
 
+    # A version the quality gate refuses is not promoted, and the run still completes: the
+    # refusal is an outcome, not a failure. (Nothing changed, so DVC skips every stage and
+    # the candidate, version 2, meets a stricter gate.)
+    pyproject = root / "pyproject.toml"
+    original = pyproject.read_text()
+    pyproject.write_text(original.replace("min = 0.7 }", "min = 0.999 }"))
+    try:
+        in_project(root, *strata, "flows", "run", "retrain", "--wait", env=env)
+    finally:
+        pyproject.write_text(original)
+    worker_log = (root / ".strata" / "logs" / "prefect-worker.log").read_text()
+    assert "version 2 refused by the quality gate" in worker_log
+    after = json.loads(
+        in_project(
+            root, *strata, "model", "describe", "churn_forecast@production", "-f", "json", env=env
+        ).stdout
+    )
+    assert after["version"] == "2" and after["tags"] == tags
+
 
 LIFECYCLE_ORDER = (
     "onCreateCommand",
