@@ -328,6 +328,12 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     assert view["last_materialized"] is not None
     assert view["used_by"] == ["churn_forecast/1"]
     assert {f["name"] for f in view["features"]} == set(FEATURE_COLUMNS)
+    shown = in_project(
+        root, uv, "run", "--locked", "strata", "features", "show", "customer_features",
+        env={**env, "COLUMNS": "200"},
+    ).stdout  # fmt: skip
+    assert "churn_forecast/1" in shown and "Monthly snapshot features" in shown
+    assert all(name in shown for name in FEATURE_COLUMNS)
 
 
 def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
