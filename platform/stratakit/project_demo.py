@@ -81,7 +81,11 @@ def _run(root: Path, args: Sequence[str], title: str) -> str:
 
 
 def _ask_gateway(root: Path, version: str, limit_s: float = 120.0) -> str:
-    """Wait until the gateway serves ``version``, then score one held-out customer."""
+    """Wait until the gateway serves ``version``, then score one customer by id alone.
+
+    The gateway fetches the customer's features from the online store (filled by the
+    pipeline's materialize step), so this also proves the feature store end to end.
+    """
     import httpx
     import pandas as pd
 
@@ -101,18 +105,19 @@ def _ask_gateway(root: Path, version: str, limit_s: float = 120.0) -> str:
                     f"see `uv run strata stack logs gateway` in {root}"
                 )
             time.sleep(0.5)
-        names = [item["name"] for item in meta.json()["inputs"]]
-        row = pd.read_parquet(root / "data" / "features" / "test.parquet").loc[:, names].head(1)
+        table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
+        customer = str(table["customer_id"].iloc[0])
         answer = http.post(
             f"/models/{MODEL_NAME}/invocations",
-            json={"dataframe_records": row.to_dict(orient="records")},
+            json={"dataframe_records": [{"customer_id": customer}]},
         )
     if answer.status_code != 200:
         raise ProjectDemoError(f"the gateway answered {answer.status_code}: {answer.text[:300]}")
     churn = answer.json()["predictions"][0][-1]
     return (
-        f"POST $STRATA_SERVING_URL/models/{MODEL_NAME}/invocations → "
-        f"P(churn) = {churn:.2f} (version {answer.headers.get('x-model-version')})"
+        f"POST $STRATA_SERVING_URL/models/{MODEL_NAME}/invocations with customer_id "
+        f"{customer} only (features from the online store) → P(churn) = {churn:.2f} "
+        f"(version {answer.headers.get('x-model-version')})"
     )
 
 
@@ -132,7 +137,7 @@ def run_project_demo(
     steps += [
         ("uv run strata stack up (the project's own stack)",
          lambda: _run(dest, ["strata", "stack", "up"], "stack up")),
-        ("uv run nox -s pipeline (dvc repro: prepare → featurize → train → evaluate)",
+        ("uv run nox -s pipeline (dvc repro: prepare → featurize → train → evaluate; materialize)",
          lambda: _run(dest, ["nox", "-s", "pipeline"], "the pipeline")),
         ("dvc push (data, features and model to the project's bucket)",
          lambda: _run(dest, ["--env-file", ".env", "dvc", "push"], "dvc push")),

@@ -79,6 +79,7 @@ def test_demo_runs_end_to_end_and_stops(tmp_path: Path) -> None:
         assert "uv run strata model verify churn_forecast/1" in text
         assert "uv run strata model promote churn_forecast 1" in text
         assert "strata.artifact_sha256" in text
+        assert "(features from the online store) → P(churn) = " in text
         assert "The stacks are stopped again" in text
         assert (demo / "churn-forecast" / "dvc.lock").is_file()
     finally:
