@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stratakit.cli_options import ProjectDir
+from stratakit.cli_options import Format, ProjectDir, check_format, print_json
 from stratakit.errors import InvalidInputError
 from stratakit.feature_store import FeatureViewEntry, catalog
 from stratakit.project import Project, find_project
@@ -23,13 +21,6 @@ features_app = typer.Typer(
     help="The feature catalog: feature views, owners, freshness and the models using them.",
     no_args_is_help=True,
 )
-Format = Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")]
-
-
-def _format(fmt: str) -> str:
-    if fmt not in {"table", "json"}:
-        raise InvalidInputError(f"Unknown format '{fmt}'; use one of: table, json.")
-    return fmt
 
 
 def _entries(project: Project) -> list[FeatureViewEntry]:
@@ -54,10 +45,10 @@ def _age(when: datetime | None) -> str:
 @features_app.command("list")
 def features_list(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
     """Every feature view: entities, features, owner, freshness, models using it."""
-    _format(fmt)
+    check_format(fmt)
     entries = _entries(find_project(project_dir))
     if fmt == "json":
-        sys.stdout.write(json.dumps([e.as_json() for e in entries], indent=2) + "\n")
+        print_json([e.as_json() for e in entries])
         return
     table = Table(title="feature views", title_justify="left")
     table.add_column("view", no_wrap=True)
@@ -86,14 +77,14 @@ def features_show(
     project_dir: ProjectDir = None,
 ) -> None:
     """One feature view: its description, source, features and the model versions using it."""
-    _format(fmt)
+    check_format(fmt)
     entries = {e.name: e for e in _entries(find_project(project_dir))}
     entry = entries.get(name)
     if entry is None:
         known = ", ".join(sorted(entries)) or "none"
         raise InvalidInputError(f"No feature view '{name}' (known: {known}).")
     if fmt == "json":
-        sys.stdout.write(json.dumps(entry.as_json(), indent=2) + "\n")
+        print_json(entry.as_json())
         return
     console.print(_view_table(entry))
     features = Table(title="features", title_justify="left")

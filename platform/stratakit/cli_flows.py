@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from stratakit.cli_options import ProjectDir
-from stratakit.errors import InvalidInputError
+from stratakit.cli_options import Format, ProjectDir, check_format, print_json
 from stratakit.project import find_project
 
 console = Console()
@@ -23,18 +20,7 @@ flows_app = typer.Typer(
 )
 data_app = typer.Typer(help="Versioned data: push it and announce it.", no_args_is_help=True)
 
-Format = Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")]
 STATE_STYLE = {"Completed": "green", "Failed": "red", "Crashed": "red", "Running": "yellow"}
-
-
-def _format(fmt: str) -> str:
-    if fmt not in {"table", "json"}:
-        raise InvalidInputError(f"Unknown format '{fmt}'; use one of: table, json.")
-    return fmt
-
-
-def _json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
 
 def _when(value: datetime | None) -> str:
@@ -53,14 +39,14 @@ def flows_deploy(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
     """Create the work queues and deploy every flow configured in pyproject.toml (idempotent)."""
     from stratakit.flows import deploy_flows
 
-    _format(fmt)
+    check_format(fmt)
     project = find_project(project_dir)
     with console.status("deploying…") as spinner:
         report = deploy_flows(
             project, on_progress=lambda what: spinner.update(f"deploying {what}…")
         )
     if fmt == "json":
-        _json(dataclasses.asdict(report))
+        print_json(dataclasses.asdict(report))
         return
     for queue in report.queues:
         limit = (
@@ -84,10 +70,10 @@ def flows_list(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
     """Each flow: queue (priority, limit), schedule, triggers, last run and next run."""
     from stratakit.flows import list_flows
 
-    _format(fmt)
+    check_format(fmt)
     rows = list_flows(find_project(project_dir))
     if fmt == "json":
-        _json([dataclasses.asdict(row) for row in rows])
+        print_json([dataclasses.asdict(row) for row in rows])
         return
     table = Table(title="flows", title_justify="left")
     for column in ("name", "flow", "queue", "schedule", "triggers", "last run", "next run"):
@@ -128,7 +114,7 @@ def flows_run(
     from stratakit.flows import run_flow
     from stratakit.flows_config import parse_parameters
 
-    _format(fmt)
+    check_format(fmt)
     parameters = parse_parameters(param or [])
     project = find_project(project_dir)
     with console.status(f"starting {name}…") as spinner:
@@ -140,7 +126,7 @@ def flows_run(
             on_state=lambda state: spinner.update(f"{name}: {state}…"),
         )
     if fmt == "json":
-        _json(dataclasses.asdict(result))
+        print_json(dataclasses.asdict(result))
     else:
         console.print(
             f"{result.name}: flow run '{result.flow_run_name}' ({result.flow_run_id}) "

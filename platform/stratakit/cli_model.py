@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from stratakit.cli_options import ProjectDir
-from stratakit.errors import InvalidInputError
+from stratakit.cli_options import Format, ProjectDir, check_format, print_json
 from stratakit.lineage import REQUIRED
 from stratakit.project import find_project
 from stratakit.quality_gate import load_gate
@@ -33,29 +30,18 @@ model_app = typer.Typer(
     help="The model registry: list, describe, verify, promote, roll back.", no_args_is_help=True
 )
 
-Format = Annotated[str, typer.Option("--format", "-f", help="table (default) or json.")]
 Reason = Annotated[str, typer.Option("--reason", "-m", help="Why (recorded on the version).")]
 LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
-
-
-def _format(fmt: str) -> str:
-    if fmt not in {"table", "json"}:
-        raise InvalidInputError(f"Unknown format '{fmt}'; use one of: table, json.")
-    return fmt
-
-
-def _json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
 
 @model_app.command("list")
 def model_list(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
     """Registered models: latest version, aliases, owner."""
-    _format(fmt)
+    check_format(fmt)
     with registry_client(find_project(project_dir)) as client:
         rows = list_models(client)
     if fmt == "json":
-        _json([dataclasses.asdict(row) for row in rows])
+        print_json([dataclasses.asdict(row) for row in rows])
         return
     table = Table(title="registered models", title_justify="left")
     for column in ("model", "latest", "versions", "aliases", "owner"):
@@ -109,12 +95,12 @@ def model_describe(
     project_dir: ProjectDir = None,
 ) -> None:
     """Who owns a version, which binary, features, code, data and run produced it."""
-    _format(fmt)
+    check_format(fmt)
     model_ref = ModelRef.parse(ref)
     with registry_client(find_project(project_dir)) as client:
         info = describe(client, model_ref)
     if fmt == "json":
-        _json(dataclasses.asdict(info) | {"questions": dict(REQUIRED)})
+        print_json(dataclasses.asdict(info) | {"questions": dict(REQUIRED)})
     else:
         console.print(_lineage_table(info))
 
@@ -139,7 +125,7 @@ def model_verify(
     project_dir: ProjectDir = None,
 ) -> None:
     """Re-check the lineage: artifact digest, commit, DVC inputs, tags (exit 1 on mismatch)."""
-    _format(fmt)
+    check_format(fmt)
     model_ref = ModelRef.parse(ref)
     project = find_project(project_dir)
     with registry_client(project) as client:
@@ -148,7 +134,7 @@ def model_verify(
     failing = {"fail", "warn"} if strict else {"fail"}
     failed = [f for f in findings if f.level in failing]
     if fmt == "json":
-        _json({"model": info.name, "version": info.version, "ok": not failed,
+        print_json({"model": info.name, "version": info.version, "ok": not failed,
                "findings": [dataclasses.asdict(f) for f in findings]})  # fmt: skip
     else:
         console.print(_findings_table(f"verify {info.name} version {info.version}", findings))
