@@ -1,7 +1,8 @@
 """``strata doctor``: what this machine offers the kit, and what is missing.
 
-Each check returns a :class:`Check`; only the CLI prints them. A ``fail`` means the kit
-cannot work until the ``fix`` is applied; ``warn`` means a feature will be unavailable.
+Each check returns a :class:`~stratakit.checks.CheckResult`; only the CLI prints them. A
+``fail`` means the kit cannot work until the ``fix`` is applied; ``warn`` means a feature
+will be unavailable.
 """
 
 from __future__ import annotations
@@ -14,34 +15,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import psutil
 
+from stratakit.checks import CheckResult, Severity
 from stratakit.errors import StrataError
-from stratakit.health import is_healthy
-from stratakit.ports import is_port_free
 from stratakit.project import Project
-from stratakit.services import SERVICES, build_specs
-from stratakit.stack_context import load_context
-from stratakit.supervisor import SupervisorClient
+from stratakit.stack.context import load_context
+from stratakit.stack.health import is_healthy
+from stratakit.stack.ports import is_port_free
+from stratakit.stack.services import SERVICES, build_specs
+from stratakit.stack.supervisor import SupervisorClient
 
-Level = Literal["ok", "warn", "fail", "info"]
 MIN_PYTHON = (3, 11)
 DISK_PROBE_BYTES = 64 * 1024 * 1024
 CDI_DIRS = (Path("/etc/cdi"), Path("/var/run/cdi"))
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the doctor's report."""
-
-    name: str
-    level: Level
-    detail: str
-    fix: str = ""
 
 
 def _version_of(command: list[str]) -> str | None:
@@ -55,34 +44,36 @@ def _version_of(command: list[str]) -> str | None:
     return output[0] if result.returncode == 0 and output else None
 
 
-def check_python() -> Check:
+def check_python() -> CheckResult:
     """Python 3.11 or newer."""
     version = platform.python_version()
     if sys.version_info[:2] >= MIN_PYTHON:
-        return Check("python", "ok", f"Python {version} ({sys.executable})")
-    return Check("python", "fail", f"Python {version}", "install Python 3.11 or newer")
+        return CheckResult("python", "ok", f"Python {version} ({sys.executable})")
+    return CheckResult("python", "fail", f"Python {version}", "install Python 3.11 or newer")
 
 
-def check_uv() -> Check:
+def check_uv() -> CheckResult:
     """uv, which installs projects from their lock files."""
     version = _version_of(["uv", "--version"])
     if version:
-        return Check("uv", "ok", version)
-    return Check("uv", "fail", "uv not found on PATH", "python3 -m pip install uv")
+        return CheckResult("uv", "ok", version)
+    return CheckResult("uv", "fail", "uv not found on PATH", "python3 -m pip install uv")
 
 
-def check_git() -> Check:
+def check_git() -> CheckResult:
     """git, which DVC and lineage tags rely on."""
     version = _version_of(["git", "--version"])
     if version:
-        return Check("git", "ok", version)
-    return Check("git", "fail", "git not found on PATH", "install git (e.g. apt-get install git)")
+        return CheckResult("git", "ok", version)
+    return CheckResult(
+        "git", "fail", "git not found on PATH", "install git (e.g. apt-get install git)"
+    )
 
 
-def check_docker() -> Check:
+def check_docker() -> CheckResult:
     """Whether a Docker engine answers (optional: the stack runs without one)."""
     if shutil.which("docker") is None:
-        return Check("docker", "info", "no docker client; the stack runs as local processes")
+        return CheckResult("docker", "info", "no docker client; the stack runs as local processes")
     try:
         result = subprocess.run(
             ["docker", "info", "--format", "{{.ServerVersion}}"],
@@ -94,20 +85,20 @@ def check_docker() -> Check:
     except (OSError, subprocess.TimeoutExpired):
         result = None
     if result is not None and result.returncode == 0 and result.stdout.strip():
-        return Check("docker", "ok", f"engine {result.stdout.strip()} answers")
-    return Check(
+        return CheckResult("docker", "ok", f"engine {result.stdout.strip()} answers")
+    return CheckResult(
         "docker",
         "info",
         "docker client only, no engine answers; the stack runs as local processes",
     )
 
 
-def check_gpus() -> Check:
+def check_gpus() -> CheckResult:
     """NVIDIA GPUs (nvidia-smi) and CDI specs for container runtimes."""
     cdi = sorted(str(p) for d in CDI_DIRS if d.is_dir() for p in d.glob("*.*"))
     cdi_note = f"; CDI specs: {', '.join(cdi)}" if cdi else "; no CDI specs"
     if shutil.which("nvidia-smi") is None:
-        return Check("gpu", "info", f"no nvidia-smi: training runs on the CPU{cdi_note}")
+        return CheckResult("gpu", "info", f"no nvidia-smi: training runs on the CPU{cdi_note}")
     try:
         result = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
@@ -117,16 +108,16 @@ def check_gpus() -> Check:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return Check("gpu", "warn", "nvidia-smi did not answer", "check the NVIDIA driver")
+        return CheckResult("gpu", "warn", "nvidia-smi did not answer", "check the NVIDIA driver")
     gpus = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     if result.returncode != 0 or not gpus:
-        return Check(
+        return CheckResult(
             "gpu", "warn", f"nvidia-smi found no usable GPU{cdi_note}", "check the NVIDIA driver"
         )
-    return Check("gpu", "ok", f"{len(gpus)} GPU(s): {'; '.join(gpus)}{cdi_note}")
+    return CheckResult("gpu", "ok", f"{len(gpus)} GPU(s): {'; '.join(gpus)}{cdi_note}")
 
 
-def check_cpu_memory() -> Check:
+def check_cpu_memory() -> CheckResult:
     """Cores and memory (the stack idles under 1 GB)."""
     cores = os.cpu_count() or 1
     memory = psutil.virtual_memory()
@@ -135,11 +126,11 @@ def check_cpu_memory() -> Check:
         f"({memory.available / 2**30:.1f} GiB available)"
     )
     if memory.available < 2 * 2**30:
-        return Check("cpu/memory", "warn", detail, "free memory: the stack needs about 1 GiB")
-    return Check("cpu/memory", "ok", detail)
+        return CheckResult("cpu/memory", "warn", detail, "free memory: the stack needs about 1 GiB")
+    return CheckResult("cpu/memory", "ok", detail)
 
 
-def check_disk(folder: Path) -> Check:
+def check_disk(folder: Path) -> CheckResult:
     """Free space and a quick sequential write/read bandwidth figure."""
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
@@ -162,31 +153,33 @@ def check_disk(folder: Path) -> Check:
         f"read {mib / max(read_s, 1e-6):.0f} MiB/s (page cache)"
     )
     if free < 2 * 2**30:
-        return Check("disk", "warn", detail, "free disk space: data and models need room")
-    return Check("disk", "ok", detail)
+        return CheckResult("disk", "warn", detail, "free disk space: data and models need room")
+    return CheckResult("disk", "ok", detail)
 
 
-def check_stack(project: Project) -> list[Check]:
+def check_stack(project: Project) -> list[CheckResult]:
     """Ports of the project's stack and, when it is up, each service's health."""
     try:
         ctx = load_context(project)
     except StrataError:
         preferred = ", ".join(f"{n} {d.default_port}" for n, d in SERVICES.items())
-        return [Check("stack", "info", f"not set up yet (default ports: {preferred})")]
+        return [CheckResult("stack", "info", f"not set up yet (default ports: {preferred})")]
     running = SupervisorClient(project).is_running()
-    checks: list[Check] = []
+    checks: list[CheckResult] = []
     for spec in build_specs(ctx):
         if running:
             healthy = is_healthy(spec.health_url)
-            level: Level = "ok" if healthy else "fail"
+            severity: Severity = "ok" if healthy else "fail"
             fix = "" if healthy else f"see `strata stack logs {spec.name}`"
             state = "healthy" if healthy else "not answering"
-            checks.append(Check(f"stack: {spec.name}", level, f"{spec.url} {state}", fix))
+            checks.append(CheckResult(f"stack: {spec.name}", severity, f"{spec.url} {state}", fix))
         elif is_port_free(spec.port):
-            checks.append(Check(f"stack: {spec.name}", "info", f"down; port {spec.port} free"))
+            checks.append(
+                CheckResult(f"stack: {spec.name}", "info", f"down; port {spec.port} free")
+            )
         else:
             checks.append(
-                Check(
+                CheckResult(
                     f"stack: {spec.name}",
                     "info",
                     f"down; port {spec.port} is taken by another program",
@@ -196,9 +189,9 @@ def check_stack(project: Project) -> list[Check]:
     return checks
 
 
-def run_checks(project: Project | None) -> list[Check]:
+def run_checks(project: Project | None) -> list[CheckResult]:
     """Every check, in report order."""
-    probes: list[Callable[[], Check]] = [
+    probes: list[Callable[[], CheckResult]] = [
         check_python,
         check_uv,
         check_git,
@@ -211,5 +204,5 @@ def run_checks(project: Project | None) -> list[Check]:
     if project is not None:
         results.extend(check_stack(project))
     else:
-        results.append(Check("project", "info", "not inside a project: stack checks skipped"))
+        results.append(CheckResult("project", "info", "not inside a project: stack checks skipped"))
     return results

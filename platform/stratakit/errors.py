@@ -1,10 +1,32 @@
-"""The one family of errors StrataKit raises on purpose.
+"""Every error StrataKit raises on purpose, in one place.
 
-Every message names what is wrong and what to do about it; the CLI prints it as one red
-line and exits with :attr:`StrataError.exit_code`, never with a traceback.
+Errors a user acts on derive from :class:`StrataError`: each message names what is wrong
+and what to do about it, and the CLI prints it as one red line and exits with
+:attr:`StrataError.exit_code`, never with a traceback. The serving gateway's errors (last
+section) never reach a terminal: the gateway turns them into HTTP answers and log lines.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "FeatureLookupError",
+    "FlowNotFoundError",
+    "InputError",
+    "InvalidInputError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "ProjectNotFoundError",
+    "QualityGateError",
+    "RegistryReadError",
+    "SettingsError",
+    "StackNotRunningError",
+    "StackStartError",
+    "StateFileError",
+    "StrataError",
+    "TemplateError",
+    "UnknownServiceError",
+    "WalkthroughError",
+]
 
 
 class StrataError(Exception):
@@ -13,8 +35,26 @@ class StrataError(Exception):
     exit_code = 1
 
 
+# -- the project and its settings -------------------------------------------------------
+
+
 class ProjectNotFoundError(StrataError):
     """No project (a folder with ``pyproject.toml``) contains the working directory."""
+
+
+class SettingsError(StrataError):
+    """``[tool.strata]`` in ``pyproject.toml`` holds a mistake: the message names key and fix."""
+
+
+class InvalidInputError(StrataError):
+    """A command-line value that is not allowed."""
+
+
+class TemplateError(StrataError):
+    """Generating or updating a project failed; the message says which step and why."""
+
+
+# -- the stack ----------------------------------------------------------------------------
 
 
 class StateFileError(StrataError):
@@ -38,13 +78,43 @@ class StackStartError(StrataError):
         self.log_tail = log_tail
 
 
-class InvalidInputError(StrataError):
-    """A command-line value that is not allowed."""
+# -- the model registry, pipelines and the demo ------------------------------------------
 
 
-class FlowsConfigError(StrataError):
-    """``[tool.strata.queues]`` or ``[tool.strata.flows]`` in ``pyproject.toml`` is invalid."""
+class ModelNotFoundError(StrataError):
+    """The named model, version or alias does not exist in the registry."""
+
+
+class QualityGateError(StrataError):
+    """A version failed the project's quality gate; nothing was changed."""
 
 
 class FlowNotFoundError(StrataError):
     """A flow name that the project does not configure, or that is not deployed yet."""
+
+
+class WalkthroughError(StrataError):
+    """A step of the demo's project walk-through failed; the message carries its output."""
+
+
+# -- the serving gateway (answered as HTTP statuses, never printed by the CLI) ------------
+
+
+class InputError(Exception):
+    """The request is wrong; ``status`` is the 4xx to answer with, ``str()`` says why."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ModelLoadError(Exception):
+    """A version cannot be served (download, digest, load or warm-up failed)."""
+
+
+class FeatureLookupError(Exception):
+    """The model's feature references cannot be served from this feature repository."""
+
+
+class RegistryReadError(Exception):
+    """The registry did not answer, or answered something unexpected."""

@@ -1,4 +1,4 @@
-"""Finding the project a command works on, and where its stack keeps its state."""
+"""Finding the project a command works on, its settings, and where its stack keeps state."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from stratakit.errors import InvalidInputError, ProjectNotFoundError, StateFileError
+from stratakit.errors import ProjectNotFoundError, StateFileError
+from stratakit.settings import StrataSettings, parse_settings
 
 STATE_DIR_NAME = ".strata"
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -37,29 +37,20 @@ class Project:
         name = self.pyproject.get("project", {}).get("name")
         return str(name) if isinstance(name, str) and name else self.root.name
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The project's ``[tool.strata]`` table (empty when absent)."""
+    @cached_property
+    def settings(self) -> StrataSettings:
+        """The project's ``[tool.strata]`` table, parsed and validated once."""
         table = self.pyproject.get("tool", {}).get("strata", {})
-        return table if isinstance(table, dict) else {}
+        return parse_settings(table, self.root)
 
     @property
     def bucket(self) -> str | None:
-        """The bucket named in ``[tool.strata].bucket``, validated; ``None`` when not set.
+        """The bucket named in ``[tool.strata].bucket``; ``None`` when not set.
 
         Generated projects name their bucket so that the DVC remote (``s3://BUCKET/dvc``)
         can be committed without an endpoint or a credential.
         """
-        bucket = self.settings.get("bucket")
-        if bucket is None:
-            return None
-        if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket):
-            raise InvalidInputError(
-                f"pyproject.toml [tool.strata].bucket = {bucket!r} is not a valid bucket name; "
-                "use 3-63 lowercase letters, digits and dashes, starting and ending with a "
-                "letter or digit."
-            )
-        return bucket
+        return self.settings.bucket
 
     @property
     def slug(self) -> str:

@@ -1,77 +1,14 @@
-"""Real stacks for end-to-end tests: started in temporary projects, stopped by PID afterwards."""
+"""The session's shared stack, and the contract as in-process clients see it."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import psutil
 import pytest
 
-from stratakit.ports import free_port
-from stratakit.processes import find_marked
-from stratakit.project import Project
-from stratakit.services import SERVICES
-from stratakit.stack import start_stack, stop_stack
-from stratakit.stack_context import contract_for, load_context
-from stratakit.state import new_state, save_state
-
-from ..conftest import make_project
-
-
-@dataclass
-class RunningStack:
-    project: Project
-    contract: dict[str, str]
-
-    @property
-    def bucket(self) -> str:
-        return self.contract["STRATA_BUCKET"]
-
-    def env(self) -> dict[str, str]:
-        """A clean client environment: PATH and HOME plus the contract, nothing else."""
-        base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
-        return {**base, **self.contract}
-
-    def python(self, code: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """Run client code in a fresh interpreter configured by the contract alone."""
-        result = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)],
-            env=self.env(),
-            cwd=self.project.root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-
-def launch(project: Project) -> RunningStack:
-    start_stack(project)
-    return RunningStack(project=project, contract=contract_for(load_context(project)))
-
-
-def shut_down(project: Project) -> None:
-    """Stop the stack and prove by PID that nothing of it is left."""
-    stop_stack(project)
-    ctx = load_context(project)
-    leftovers = find_marked(ctx.state.project_id)
-    for proc in leftovers:
-        proc.kill()
-    assert not leftovers, [p.pid for p in leftovers]
-    daemons = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if str(project.root) in " ".join(p.info["cmdline"] or [])
-        and "supervisord" in " ".join(p.info["cmdline"] or [])
-    ]
-    assert not daemons
+from ..helpers.projects import make_project
+from ..helpers.stacks import RunningStack, launch, shut_down, use_random_ports
 
 
 @pytest.fixture(scope="session")
@@ -79,9 +16,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     project = make_project(tmp_path_factory.mktemp("stack") / "shared-project", "shared-project")
     # This stack lives for the whole session: random ports keep the defaults free for tests
     # that need them (a dev container forwards the default ports).
-    state = new_state(project.slug, project.bucket)
-    state.ports = {name: free_port() for name in SERVICES}
-    save_state(project.state_file, state)
+    use_random_ports(project)
     running = launch(project)
     try:
         yield running

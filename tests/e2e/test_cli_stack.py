@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stratakit.services import SERVICES
+from stratakit.stack.services import SERVICES
 
-from ..conftest import make_project, strata
-from .conftest import shut_down
+from ..helpers.projects import make_project, strata
+from ..helpers.stacks import shut_down
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RunningStack
+from ..helpers.stacks import RunningStack
 
 pytestmark = pytest.mark.e2e
 

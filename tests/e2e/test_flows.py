@@ -16,11 +16,13 @@ from uuid import UUID
 
 import pytest
 
-from stratakit.flows import deploy_flows, prefect_api, run_flow
+from stratakit.flows.connection import prefect_api
+from stratakit.flows.deploy import deploy_flows
+from stratakit.flows.runs import run_flow
 from stratakit.project import Project
-from stratakit.services.scheduler import WORK_POOL
+from stratakit.stack.services.scheduler import WORK_POOL
 
-from .conftest import RunningStack
+from ..helpers.stacks import RunningStack
 
 pytestmark = pytest.mark.e2e
 

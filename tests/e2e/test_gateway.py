@@ -17,12 +17,12 @@ import httpx
 import numpy as np
 import pytest
 
-from stratakit.ports import free_port
-from stratakit.services import SERVICES
-from stratakit.state import new_state, save_state
+from stratakit.stack.ports import free_port
+from stratakit.stack.services import SERVICES
+from stratakit.stack.state import new_state, save_state
 
-from ..conftest import make_project, strata
-from .conftest import RunningStack, launch, shut_down
+from ..helpers.projects import make_project, strata
+from ..helpers.stacks import RunningStack, launch, shut_down
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from stratakit.lineage import tree_sha256
+from stratakit.registry.lineage import tree_sha256
 
 probe = pd.DataFrame(json.loads(sys.argv[2]))
 mlflow.set_experiment("gateway-tests")

@@ -11,15 +11,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stratakit.errors import StackStartError
-from stratakit.ports import free_port
-from stratakit.processes import find_marked
-from stratakit.stack import start_stack
-from stratakit.stack_context import load_context, prepare_context
-from stratakit.state import save_state
-from stratakit.supervisor import SupervisorClient
+from stratakit.stack.context import load_context, prepare_context
+from stratakit.stack.lifecycle import start_stack
+from stratakit.stack.ports import free_port
+from stratakit.stack.processes import find_marked
+from stratakit.stack.state import save_state
+from stratakit.stack.supervisor import SupervisorClient
 
-from ..conftest import make_project
-from .conftest import RunningStack, launch, shut_down
+from ..helpers.projects import make_project
+from ..helpers.stacks import RunningStack, launch, shut_down
 
 pytestmark = pytest.mark.e2e
 

@@ -11,15 +11,15 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from stratakit.health import is_healthy
-from stratakit.processes import find_marked
-from stratakit.services import build_specs
-from stratakit.stack import stack_status, start_stack, stop_stack
-from stratakit.stack_context import load_context
-from stratakit.supervisor import SupervisorClient
+from stratakit.stack.context import load_context
+from stratakit.stack.health import is_healthy
+from stratakit.stack.lifecycle import stack_status, start_stack, stop_stack
+from stratakit.stack.processes import find_marked
+from stratakit.stack.services import build_specs
+from stratakit.stack.supervisor import SupervisorClient
 
-from ..conftest import make_project
-from .conftest import RunningStack, launch, shut_down
+from ..helpers.projects import make_project
+from ..helpers.stacks import RunningStack, launch, shut_down
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from stratakit.lineage import TAG_PREFIX
+from stratakit.registry.lineage import TAG_PREFIX
 
-from ..conftest import make_project, strata
-from .conftest import RunningStack, launch, shut_down
+from ..helpers.projects import make_project, strata
+from ..helpers.stacks import RunningStack, launch, shut_down
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ import json, sys, tempfile
 from pathlib import Path
 import mlflow, numpy as np
 from sklearn.linear_model import LogisticRegression
-from stratakit.lineage import tree_sha256
+from stratakit.registry.lineage import tree_sha256
 
 mlflow.set_experiment("registry-tests")
 registered = []

@@ -14,7 +14,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .conftest import RunningStack
+from ..helpers.stacks import RunningStack
 
 pytestmark = pytest.mark.e2e
 

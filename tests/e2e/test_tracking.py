@@ -7,7 +7,7 @@ import uuid
 import numpy as np
 import pytest
 
-from .conftest import RunningStack
+from ..helpers.stacks import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from stratakit.contract import TELEMETRY_OFF
-from stratakit.services import SERVICES
+from stratakit.stack.services import SERVICES
 
-from .conftest import KIT_ROOT
+from ..helpers.templates import KIT_ROOT
 
 SCHEMA = json.loads((KIT_ROOT / "tests" / "schemas" / "devContainer.base.schema.json").read_text())
 DOCKERFILE = KIT_ROOT / "devcontainer" / "Dockerfile"

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .conftest import KIT_ROOT, tool
+from ..helpers.templates import KIT_ROOT, tool
 
 DOCKERFILE = KIT_ROOT / "devcontainer" / "Dockerfile"
 

@@ -23,11 +23,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from stratakit.ports import is_port_free
 from stratakit.project import Project
+from stratakit.stack.ports import is_port_free
 
-from ..e2e.conftest import shut_down
-from .conftest import NON_DEFAULT, interpreter, tool
+from ..helpers.stacks import shut_down
+from ..helpers.templates import NON_DEFAULT, interpreter, tool
 
 pytestmark = pytest.mark.e2e
 
@@ -133,8 +133,9 @@ def test_default_project_passes_its_own_checks(default_project: ProjectAndEnv) -
         "import pathlib, stratakit; print(pathlib.Path(stratakit.__file__).parent)", env=env,
     ).stdout.strip()  # fmt: skip
     kit = Path(__file__).resolve().parents[2] / "platform" / "stratakit"
-    for module in sorted(kit.glob("*.py")):
-        assert (Path(installed) / module.name).read_bytes() == module.read_bytes(), module.name
+    for module in sorted(kit.rglob("*.py")):
+        relative = module.relative_to(kit)
+        assert (Path(installed) / relative).read_bytes() == module.read_bytes(), relative
 
 
 def test_non_default_project_passes_its_own_checks(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import yaml
 from stratakit import __version__
 from stratakit.project import Project
 
-from .conftest import run, tool
+from ..helpers.templates import run, tool
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}")
 

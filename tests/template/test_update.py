@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stratakit.template import TemplateError, update_project
+from stratakit.errors import TemplateError
+from stratakit.project_template import update_project
 
-from .conftest import KIT_ROOT, run
+from ..helpers.templates import KIT_ROOT, run
 
 GIT = ["git", "-c", "user.name=Kit Test", "-c", "user.email=kit@example.com"]
 

@@ -11,8 +11,8 @@ import yaml
 
 from stratakit import __version__
 
-from ..conftest import strata
-from .conftest import KIT_ROOT, render
+from ..helpers.projects import strata
+from ..helpers.templates import KIT_ROOT, render
 
 # (question, bad answer, a fragment the message must contain): one case per rule.
 INVALID = [

@@ -1,12 +1,16 @@
+"""Finding the project a command works on, and refusing a bad bucket before any state."""
+
+from __future__ import annotations
+
 from pathlib import Path
 
 import pytest
 
-from stratakit.errors import InvalidInputError, ProjectNotFoundError
+from stratakit.errors import ProjectNotFoundError, SettingsError
 from stratakit.project import Project, find_project
-from stratakit.stack_context import prepare_context
+from stratakit.stack.context import prepare_context
 
-from ..conftest import make_project
+from ..helpers.projects import make_project
 
 
 def test_nearest_pyproject_wins(tmp_path: Path) -> None:
@@ -28,20 +32,12 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
         find_project(tmp_path / "nope")
 
 
-def test_bucket_named_in_pyproject_is_used_for_the_stack(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", "p")
-    with (project.root / "pyproject.toml").open("a") as handle:
-        handle.write('\n[tool.strata]\nbucket = "churn-data"\n')
-    ctx = prepare_context(Project(root=project.root))
-    assert ctx.state.bucket == "churn-data"
-
-
 @pytest.mark.parametrize("bucket", ["Churn_Data", "ab", "-churn", "x" * 64, 42])
 def test_invalid_bucket_in_pyproject_is_a_clear_error(tmp_path: Path, bucket: object) -> None:
     project = make_project(tmp_path / "p", "p")
     value = f'"{bucket}"' if isinstance(bucket, str) else str(bucket)
     with (project.root / "pyproject.toml").open("a") as handle:
         handle.write(f"\n[tool.strata]\nbucket = {value}\n")
-    with pytest.raises(InvalidInputError, match=r"\[tool\.strata\]\.bucket .* lowercase"):
+    with pytest.raises(SettingsError, match=r"\[tool\.strata\]\.bucket .* lowercase"):
         prepare_context(Project(root=project.root))
     assert not (project.root / ".strata" / "stack.json").exists()

@@ -12,17 +12,12 @@ from typing import Any
 from stratakit.contract import process_environment
 from stratakit.errors import StrataError
 from stratakit.gateway.app import Gateway, create_app
-from stratakit.gateway.loading import (
-    FEATURE_NAMES_WARNING,
-    LoadedModel,
-    RegistryWatcher,
-    ServedModels,
-    WatchEvents,
-)
+from stratakit.gateway.loading import FEATURE_NAMES_WARNING, LoadedModel
 from stratakit.gateway.metrics import GatewayMetrics
 from stratakit.gateway.prediction_log import PredictionLog, s3_sink
 from stratakit.gateway.registry_reader import RegistryReader
 from stratakit.gateway.settings import GatewaySettings
+from stratakit.gateway.watcher import RegistryWatcher, ServedModels, WatchEvents
 
 log = logging.getLogger("stratakit.gateway")
 

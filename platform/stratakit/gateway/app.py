@@ -22,12 +22,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from stratakit import __version__
+from stratakit.errors import InputError
 from stratakit.gateway import openapi, protocols
 from stratakit.gateway.batching import MicroBatcher
-from stratakit.gateway.inputs import Batch, InputError, InputSpec
-from stratakit.gateway.loading import LoadedModel, ServedModels
+from stratakit.gateway.inputs import Batch, InputSpec
+from stratakit.gateway.loading import LoadedModel
 from stratakit.gateway.metrics import GatewayMetrics
 from stratakit.gateway.prediction_log import Entry, PredictionLog
+from stratakit.gateway.watcher import ServedModels
 
 log = logging.getLogger("stratakit.gateway")
 JSON = "application/json"

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from stratakit.errors import InputError
+
 #: MLflow column types, by how a JSON value of that type looks.
 NUMERIC_KINDS = frozenset({"double", "float", "long", "integer"})
 _INT_LIMITS = {"long": 2**63, "integer": 2**31}
@@ -42,14 +44,6 @@ _JSON_TYPE = {
     "integer": "integer",
     "boolean": "boolean",
 }
-
-
-class InputError(Exception):
-    """The request is wrong; ``status`` is the 4xx to answer with, ``str()`` says why."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

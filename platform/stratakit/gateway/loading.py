@@ -2,8 +2,8 @@
 
 A version is downloaded into a private folder, its digest is checked against the
 ``strata.artifact_sha256`` lineage tag, it is loaded and warmed up on its input example,
-and only then does it replace the previous version, in one reference assignment. Requests
-already running keep the object they picked up, so a swap fails no request.
+and only then is it handed to the watcher (:mod:`stratakit.gateway.watcher`), which swaps
+it in.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,21 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from stratakit.feature_store import FEATURE_REFS_TAG, parse_refs
-from stratakit.gateway.inputs import Batch, InputError, InputSpec
-from stratakit.gateway.online_features import FeatureLookup, FeatureLookupError, open_lookup
-from stratakit.gateway.registry_reader import RegistryReader
-from stratakit.lineage import TAG_PREFIX, tree_sha256
+from stratakit.errors import FeatureLookupError, InputError, ModelLoadError
+from stratakit.gateway.inputs import Batch, InputSpec
+from stratakit.gateway.online_features import FeatureLookup, open_lookup
+from stratakit.registry.lineage import FEATURE_REFS_TAG, TAG_PREFIX, parse_refs, tree_sha256
 
 log = logging.getLogger("stratakit.gateway")
 
 #: scikit-learn's warning when the fast path hands it a plain matrix. The columns are in the
 #: order it was fitted with (checked at load time), so the gateway silences it.
 FEATURE_NAMES_WARNING = "X does not have valid feature names"
-
-
-class ModelLoadError(Exception):
-    """A version cannot be served (download, digest, load or warm-up failed)."""
 
 
 @dataclass(frozen=True)
@@ -244,126 +238,3 @@ def _example(pyfunc: Any, local: Path, spec: InputSpec) -> Batch | None:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-
-
-# -- the served set and the watcher that keeps it current --------------------------------
-
-
-class ServedModels:
-    """The models being served, by name; replaced as a whole so readers never see a mix."""
-
-    def __init__(self) -> None:
-        self._models: dict[str, LoadedModel] = {}
-        self.ready = False
-        self.refused: dict[str, tuple[str, str]] = {}
-        """Model name → (version, why) for an aliased version that could not be served."""
-
-    def get(self, name: str) -> LoadedModel | None:
-        """The version currently served under ``name``."""
-        return self._models.get(name)
-
-    def all(self) -> dict[str, LoadedModel]:
-        """A snapshot of every served model."""
-        return dict(self._models)
-
-    def replace(self, models: Mapping[str, LoadedModel]) -> None:
-        """Serve exactly ``models`` from now on (one reference assignment)."""
-        self._models = dict(models)
-
-
-Loader = Callable[[str, str, Mapping[str, str], str], LoadedModel]
-"""(name, version, tags, source) → a loaded model."""
-
-
-@dataclass
-class WatchEvents:
-    """Callbacks for what the watcher did, so metrics need not live here."""
-
-    loaded: Callable[[LoadedModel], None] = lambda model: None
-    failed: Callable[[str, str, str], None] = lambda name, version, why: None
-    removed: Callable[[str, str], None] = lambda name, version: None
-
-
-class RegistryWatcher:
-    """Polls the registry for versions holding the alias and keeps ``served`` in step."""
-
-    def __init__(
-        self,
-        served: ServedModels,
-        alias: str,
-        poll_seconds: float,
-        loader: Loader,
-        client_factory: Callable[[], RegistryReader],
-        events: WatchEvents | None = None,
-    ) -> None:
-        self.served = served
-        self.alias = alias
-        self.poll_seconds = poll_seconds
-        self._loader = loader
-        self._client_factory = client_factory
-        self._events = events or WatchEvents()
-        self._failed: dict[tuple[str, str], float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="registry-watcher", daemon=True)
-
-    def start(self) -> None:
-        """Begin polling in a background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling; returns once the thread has ended (or after a few seconds)."""
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        client: RegistryReader | None = None
-        reachable = True
-        while not self._stop.is_set():
-            try:
-                if client is None:
-                    client = self._client_factory()
-                self.sync(client)
-            except Exception as exc:  # the registry being down must not stop the watcher
-                if reachable:  # say it once per outage, not once per poll
-                    log.warning("cannot read the model registry (will keep trying): %s", exc)
-                reachable = False
-            else:
-                if not reachable:
-                    log.info("the model registry answers again")
-                reachable = True
-            self._stop.wait(self.poll_seconds)
-
-    def sync(self, client: RegistryReader) -> None:
-        """One reconciliation: load what the alias points to, drop what it left."""
-        wanted = client.aliased(self.alias)
-        current = self.served.all()
-        updated = dict(current)
-        for name, version in wanted.items():
-            served = current.get(name)
-            if served is not None and served.version == version:
-                self.served.refused.pop(name, None)
-                continue
-            if time.monotonic() < self._failed.get((name, version), 0.0):
-                continue
-            try:
-                found = client.version(name, version)
-                updated[name] = self._loader(name, version, found.tags, found.source)
-            except Exception as exc:
-                # Retry later, but not every poll: a broken version stays broken.
-                self._failed[(name, version)] = time.monotonic() + max(30.0, self.poll_seconds)
-                log.error("not serving %s/%s: %s", name, version, exc)
-                self.served.refused[name] = (version, str(exc))
-                self._events.failed(name, version, str(exc))
-                continue
-            self.served.refused.pop(name, None)
-            log.info("serving %s version %s", name, version)
-            self._events.loaded(updated[name])
-            self.served.replace(updated)
-        for name in set(self.served.refused) - set(wanted):
-            del self.served.refused[name]  # the alias left the refused version
-        for name in set(current) - set(wanted):
-            removed = updated.pop(name)
-            log.info("%s lost the '%s' alias; no longer served", name, self.alias)
-            self._events.removed(name, removed.version)
-        self.served.replace(updated)
-        self.served.ready = True

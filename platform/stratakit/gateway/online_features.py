@@ -20,16 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from stratakit.gateway.inputs import Batch, Column, InputError, InputSpec, columns_batch
+from stratakit.errors import FeatureLookupError, InputError
+from stratakit.gateway.inputs import Batch, Column, InputSpec, columns_batch
 
 log = logging.getLogger("stratakit.gateway")
 
 #: Feast primitive types of entity join keys → the signature kind requests must send.
 _KEY_KINDS = {"String": "string", "Int64": "long", "Int32": "integer"}
-
-
-class FeatureLookupError(Exception):
-    """The model's feature references cannot be served from this feature repository."""
 
 
 @dataclass(frozen=True)

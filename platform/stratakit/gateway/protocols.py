@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import orjson
 
+from stratakit.errors import InputError
 from stratakit.gateway.inputs import (
     Batch,
-    InputError,
     InputSpec,
     columns_batch,
     records_batch,

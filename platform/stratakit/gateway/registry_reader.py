@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 
-
-class RegistryReadError(Exception):
-    """The registry did not answer, or answered something unexpected."""
+from stratakit.errors import RegistryReadError
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from stratakit.errors import InvalidInputError
+from stratakit.settings import DEFAULT_ALIAS
 
-DEFAULT_ALIAS = "production"
 _N = TypeVar("_N", int, float)
 
 

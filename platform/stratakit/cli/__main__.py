@@ -1,0 +1,5 @@
+"""``python -m stratakit.cli``: the ``strata`` command."""
+
+from stratakit.cli import main
+
+main()

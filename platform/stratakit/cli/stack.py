@@ -1,0 +1,186 @@
+"""``strata stack``: start, stop, inspect and purge the project's local platform stack."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from stratakit.cli._output import (
+    STATUS_STYLE,
+    ProjectDir,
+    check_format,
+    console,
+    human_bytes,
+    print_json,
+    styled,
+)
+from stratakit.contract import FORMATS, ContractFormat, render
+from stratakit.errors import InvalidInputError
+from stratakit.project import find_project
+from stratakit.stack.services import SERVICES, get_service
+
+if TYPE_CHECKING:
+    from stratakit.stack.lifecycle import ServiceStatus
+
+stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_is_help=True)
+
+
+def status_table(statuses: list[ServiceStatus], title: str) -> Table:
+    """A readable table of the stack's services."""
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "URL", "status", "pid", "memory"):
+        table.add_column(column, justify="right" if column in {"pid", "memory"} else "left")
+    for row in statuses:
+        table.add_row(
+            row.name,
+            row.url,
+            styled(row.status, STATUS_STYLE.get(row.status, "yellow")),
+            str(row.pid or "-"),
+            human_bytes(row.rss_bytes),
+        )
+    total = sum(row.rss_bytes for row in statuses)
+    table.caption = f"total memory: {human_bytes(total)}"
+    return table
+
+
+def _progress_table(progress: dict[str, str], started: float) -> Table:
+    table = Table(
+        title=f"starting the stack… {time.monotonic() - started:4.1f} s", title_justify="left"
+    )
+    table.add_column("service")
+    table.add_column("status")
+    for name, status in progress.items():
+        table.add_row(name, styled(status, STATUS_STYLE.get(status, "yellow")))
+    return table
+
+
+@stack_app.command("up")
+def stack_up(project_dir: ProjectDir = None) -> None:
+    """Start every service and wait until each answers its health check."""
+    from stratakit.stack.lifecycle import start_stack
+
+    project = find_project(project_dir)
+    progress = {name: "waiting" for name in SERVICES}
+    started = time.monotonic()
+    with Live(_progress_table(progress, started), console=console, transient=True) as live:
+
+        def update(name: str, status: str) -> None:
+            progress[name] = status
+            live.update(_progress_table(progress, started))
+
+        statuses = start_stack(project, on_progress=update)
+    elapsed = time.monotonic() - started
+    console.print(status_table(statuses, f"{project.name}: stack up in {elapsed:.1f} s"))
+    console.print(f"Environment contract written to {project.env_file} (`strata stack env`).")
+
+
+@stack_app.command("down")
+def stack_down(project_dir: ProjectDir = None) -> None:
+    """Stop every service; data, runs and models are kept."""
+    from stratakit.stack.lifecycle import stop_stack
+
+    project = find_project(project_dir)
+    if stop_stack(project):
+        console.print(f"{project.name}: stack stopped; state kept in {project.state_dir}.")
+    else:
+        console.print(f"{project.name}: the stack was not running.")
+
+
+@stack_app.command("status")
+def stack_status_command(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table (default) or json, for scripts.")
+    ] = "table",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Show each service's URL, port, status, pid and memory (exit 3 unless all healthy)."""
+    from stratakit.stack.lifecycle import stack_status
+
+    check_format(fmt)
+    project = find_project(project_dir)
+    statuses = stack_status(project)
+    if fmt == "json":
+        rows = [dataclasses.asdict(row) | {"healthy": row.healthy} for row in statuses]
+        print_json({"project": project.name, "services": rows})
+    else:
+        console.print(status_table(statuses, f"{project.name}: stack status"))
+    if not all(row.healthy for row in statuses):
+        raise typer.Exit(3)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    service: Annotated[
+        str | None, typer.Argument(help=f"One of: {', '.join(SERVICES)} (default: all).")
+    ] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="Lines to show.")] = 40,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Show the last lines of a service's log (or of every service's)."""
+    from stratakit.stack.files import tail
+    from stratakit.stack.lifecycle import log_file
+
+    project = find_project(project_dir)
+    names = [get_service(service).name] if service else list(SERVICES)
+    if follow and len(names) != 1:
+        raise InvalidInputError("--follow needs one SERVICE, e.g. `strata stack logs mlflow -f`.")
+    for name in names:
+        path = log_file(project, name)
+        if len(names) > 1:
+            console.rule(f"{name} ({path})")
+        text = tail(path, lines)
+        console.print(text if text else "[dim](no log yet)[/dim]", markup=False, highlight=False)
+    if follow:
+        _follow(log_file(project, names[0]))
+
+
+def _follow(path: Path) -> None:
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        handle.seek(0, 2)
+        while True:
+            line = handle.readline()
+            if line:
+                console.print(line.rstrip("\n"), markup=False, highlight=False)
+            else:
+                time.sleep(0.3)
+
+
+@stack_app.command("env")
+def stack_env(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")
+    ] = "shell",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Print the environment contract (`eval "$(strata stack env)"`)."""
+    from stratakit.stack.context import project_contract
+
+    contract_format = cast("ContractFormat", check_format(fmt, FORMATS))
+    sys.stdout.write(render(project_contract(find_project(project_dir)), contract_format))
+
+
+@stack_app.command("purge")
+def stack_purge(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Stop the stack and delete ALL its state: objects, runs, models, flow runs, credentials."""
+    from stratakit.stack.lifecycle import purge_stack
+
+    project = find_project(project_dir)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInputError("purge deletes all stack data; confirm with --yes.")
+        typer.confirm(f"Delete {project.state_dir} and {project.env_file} for good?", abort=True)
+    purge_stack(project)
+    console.print(f"{project.name}: stack stopped and all its state deleted.")

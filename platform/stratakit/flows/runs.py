@@ -1,0 +1,193 @@
+"""``strata flows list`` and ``strata flows run``: what the scheduler knows of each flow."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from stratakit.errors import FlowNotFoundError, InvalidInputError
+from stratakit.flows.connection import prefect_api, resource_id
+from stratakit.project import Project
+from stratakit.stack.services.scheduler import WORK_POOL
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.responses import DeploymentResponse
+
+#: How often a followed run's state is read.
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class FlowStatus:
+    """One configured flow: its deployment (if deployed), queue, schedule, last and next run."""
+
+    name: str
+    deployed: bool
+    flow: str | None = None
+    queue: str | None = None
+    priority: int | None = None
+    concurrency_limit: int | None = None
+    schedule: str | None = None
+    triggers: list[str] = field(default_factory=list)
+    last_state: str | None = None
+    last_time: datetime | None = None
+    next_run: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A flow run created by ``run``; ``state`` is final when it was followed."""
+
+    name: str
+    flow_run_id: str
+    flow_run_name: str
+    state: str
+    final: bool
+    ok: bool
+
+
+def _deployments(client: SyncPrefectClient, project: Project) -> dict[str, DeploymentResponse]:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+
+    found = client.read_deployments(
+        deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[resource_id(project)]))
+    )
+    return {deployment.name: deployment for deployment in found}
+
+
+def _runs(client: SyncPrefectClient, deployment_id: UUID, scheduled: bool) -> list[FlowRun]:
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    states = FlowRunFilterStateType(
+        any_=[StateType.SCHEDULED] if scheduled else None,
+        not_any_=None if scheduled else [StateType.SCHEDULED],
+    )
+    return client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=states)),
+        sort=FlowRunSort.EXPECTED_START_TIME_ASC if scheduled else FlowRunSort.START_TIME_DESC,
+        limit=1,
+    )
+
+
+def list_flows(project: Project) -> list[FlowStatus]:
+    """Every configured flow with what the scheduler knows of its deployment."""
+    config = project.settings
+    from prefect.client.orchestration import get_client
+
+    rows: list[FlowStatus] = []
+    with prefect_api(project), get_client(sync_client=True) as client:
+        deployed = _deployments(client, project)
+        queues = {q.name: q for q in client.read_work_queues(work_pool_name=WORK_POOL)}
+        for name in config.flows:
+            deployment = deployed.get(name)
+            if deployment is None:
+                rows.append(FlowStatus(name=name, deployed=False))
+                continue
+            queue = queues.get(deployment.work_queue_name or "")
+            automations = client.read_resource_related_automations(
+                f"prefect.deployment.{deployment.id}"
+            )
+            last = _runs(client, deployment.id, scheduled=False)
+            upcoming = _runs(client, deployment.id, scheduled=True)
+            crons = [getattr(s.schedule, "cron", None) for s in deployment.schedules]
+            rows.append(
+                FlowStatus(
+                    name=name,
+                    deployed=True,
+                    flow=client.read_flow(deployment.flow_id).name,
+                    queue=deployment.work_queue_name,
+                    priority=queue.priority if queue else None,
+                    concurrency_limit=queue.concurrency_limit if queue else None,
+                    schedule=", ".join(str(c) for c in crons if c) or None,
+                    triggers=sorted(
+                        event
+                        for automation in automations
+                        for event in getattr(automation.trigger, "expect", set())
+                    ),
+                    last_state=last[0].state_name if last else None,
+                    last_time=(last[0].start_time or last[0].expected_start_time) if last else None,
+                    next_run=upcoming[0].expected_start_time if upcoming else None,
+                )
+            )
+    return rows
+
+
+def run_flow(
+    project: Project,
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    wait: bool = True,
+    on_state: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+) -> RunResult:
+    """Start a run of the deployment ``name``; with ``wait``, follow it to its final state.
+
+    ``ok`` is true for a run that completed, or that was started without ``wait``.
+    """
+    project.settings.flow(name)
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    with prefect_api(project), get_client(sync_client=True) as client:
+        deployment = _deployments(client, project).get(name)
+        if deployment is None:
+            raise FlowNotFoundError(
+                f"Flow '{name}' is configured but not deployed; run `strata flows deploy` first."
+            )
+        run = cast(
+            "FlowRun",
+            run_deployment(deployment.id, parameters=parameters or {}, timeout=0),
+        )
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = ""
+        while wait:
+            run = client.read_flow_run(run.id)
+            state = run.state_name or "unknown"
+            if on_state and state != seen:
+                on_state(state)
+                seen = state
+            if (run.state and run.state.is_final()) or (deadline and time.monotonic() > deadline):
+                break
+            time.sleep(POLL_SECONDS)
+    final = bool(run.state and run.state.is_final())
+    return RunResult(
+        name=name,
+        flow_run_id=str(run.id),
+        flow_run_name=run.name,
+        state=run.state_name or "unknown",
+        final=final,
+        ok=bool(run.state and run.state.is_completed()) if final else not wait,
+    )
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as flow parameters; a VALUE that is JSON (``3``, ``true``) is decoded."""
+    parameters: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise InvalidInputError(
+                f"--param '{pair}' must be KEY=VALUE with KEY a parameter name, "
+                "e.g. --param limit=10."
+            )
+        try:
+            parameters[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parameters[key] = value
+    return parameters

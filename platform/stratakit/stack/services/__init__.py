@@ -1,0 +1,48 @@
+"""The stack's services: one module per service, one registry that everything iterates.
+
+Each module (``object_store``, ``tracking``, ``scheduler``, ``gateway``) defines the same
+thing: a :class:`ServiceDefinition` whose ``build`` turns a project's context into a
+:class:`ServiceSpec` (command line, port, health check, data folders, the contract
+variables it contributes). The supervisor, ``strata stack status`` and ``strata doctor``
+only iterate over :data:`SERVICES`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stratakit.errors import UnknownServiceError
+from stratakit.stack.services import gateway, object_store, scheduler, tracking
+from stratakit.stack.services.base import ServiceDefinition, ServiceSpec
+
+if TYPE_CHECKING:
+    from stratakit.stack.context import StackContext
+
+#: Start order is irrelevant (they start in parallel); this is the display order.
+SERVICES: dict[str, ServiceDefinition] = {
+    definition.name: definition
+    for definition in (
+        object_store.SERVICE,
+        tracking.SERVICE,
+        scheduler.SERVER,
+        scheduler.WORKER,
+        gateway.SERVICE,
+    )
+}
+
+
+def get_service(name: str) -> ServiceDefinition:
+    """Look a service up by name; the error lists the valid names."""
+    try:
+        return SERVICES[name]
+    except KeyError:
+        valid = ", ".join(SERVICES)
+        raise UnknownServiceError(f"No service named '{name}'. Valid names: {valid}.") from None
+
+
+def build_specs(ctx: StackContext) -> list[ServiceSpec]:
+    """The spec of every service for this project."""
+    return [definition.build(ctx) for definition in SERVICES.values()]
+
+
+__all__ = ["SERVICES", "ServiceDefinition", "ServiceSpec", "build_specs", "get_service"]

@@ -1,0 +1,49 @@
+"""Serving gateway: every registered model holding the serving alias, on one loopback port.
+
+Runs ``python -m stratakit.gateway`` (Starlette on uvicorn, uvloop and httptools). It
+reads models through MLflow and writes its prediction log to the project's bucket, both
+through the contract that supervisord passes to every service; ``[tool.strata.serving]``
+tunes it through its own ``STRATA_*`` variables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stratakit.stack.services.base import ServiceDefinition, ServiceSpec
+
+if TYPE_CHECKING:
+    from stratakit.stack.context import StackContext
+
+NAME = "gateway"
+
+
+def build(ctx: StackContext) -> ServiceSpec:
+    """One uvicorn process; models are cached under ``.strata/data/gateway``."""
+    folder = ctx.project.data_dir / "gateway"
+    port = ctx.port(NAME)
+    endpoint = ctx.endpoint(NAME)
+    return ServiceSpec(
+        name=NAME,
+        title="model serving gateway",
+        port=port,
+        command=(ctx.python, "-m", "stratakit.gateway"),
+        environment={
+            "STRATA_GATEWAY_HOST": "127.0.0.1",
+            "STRATA_GATEWAY_PORT": str(port),
+            "STRATA_GATEWAY_MODEL_DIR": str(folder / "models"),
+            "PROMETHEUS_DISABLE_CREATED_SERIES": "True",
+            # A failed download is retried at a later poll, not inside MLflow for minutes.
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+            "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+            **ctx.project.settings.serving.environment(),
+        },
+        url=endpoint,
+        health_url=f"{endpoint}/v2/health/live",
+        contract={"STRATA_SERVING_URL": endpoint},
+        directories=(folder / "models",),
+    )
+
+
+SERVICE = ServiceDefinition(name=NAME, default_port=8080, build=build)

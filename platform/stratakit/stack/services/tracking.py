@@ -1,0 +1,54 @@
+"""Tracking and model registry: a lean MLflow server (one worker, no job runner).
+
+Runs on SQLite under ``.strata/data/mlflow`` and proxies artifacts to the project's bucket,
+so clients need only ``MLFLOW_TRACKING_URI``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stratakit.stack.services.base import ServiceDefinition, ServiceSpec
+
+if TYPE_CHECKING:
+    from stratakit.stack.context import StackContext
+
+NAME = "mlflow"
+
+
+def build(ctx: StackContext) -> ServiceSpec:
+    """One uvicorn worker; artifacts under ``s3://BUCKET/mlflow``."""
+    folder = ctx.project.data_dir / "mlflow"
+    port = ctx.port(NAME)
+    endpoint = ctx.endpoint(NAME)
+    return ServiceSpec(
+        name=NAME,
+        title="tracking + model registry (MLflow)",
+        port=port,
+        command=(
+            ctx.python,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--serve-artifacts",
+            "--artifacts-destination",
+            f"s3://{ctx.state.bucket}/mlflow",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ),
+        environment={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        url=endpoint,
+        health_url=f"{endpoint}/health",
+        contract={"MLFLOW_TRACKING_URI": endpoint},
+        directories=(folder,),
+        sqlite_files=(folder / "mlflow.db",),
+    )
+
+
+SERVICE = ServiceDefinition(name=NAME, default_port=5000, build=build)

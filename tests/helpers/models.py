@@ -1,0 +1,41 @@
+"""A real MLflow model folder, saved the way generated projects log theirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: The model's inputs, in signature order.
+COLUMNS = ["tenure", "spend", "tickets"]
+
+
+def save_churn_model(folder: Path) -> Path:
+    """A scikit-learn pipeline with a signature and an input example (``predict_proba``)."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "tenure": rng.normal(size=300),
+            "spend": rng.normal(size=300),
+            "tickets": rng.integers(0, 5, 300),
+        }
+    )
+    labels = (frame.tenure + frame.spend > 0).astype(int)
+    estimator = make_pipeline(StandardScaler(), LogisticRegression())
+    estimator.fit(frame[COLUMNS], labels)
+    mlflow.sklearn.save_model(
+        estimator,
+        folder,
+        signature=infer_signature(frame[COLUMNS], estimator.predict_proba(frame[COLUMNS])),
+        input_example=frame[COLUMNS].head(3),
+        pyfunc_predict_fn="predict_proba",
+        pip_requirements=["scikit-learn"],
+    )
+    return folder
