@@ -1,4 +1,5 @@
-"""The kit's checks: `uv run nox` runs lint, typecheck and tests; `nox -s bench` measures."""
+"""The kit's checks: `uv run nox` runs lint, typecheck and tests; `nox -s unit` is the quick
+loop (no servers); `nox -s bench` measures."""
 
 from __future__ import annotations
 
@@ -40,11 +41,19 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
+@nox.session(default=False)
+def unit(session: nox.Session) -> None:
+    """Unit tests of the package: no servers, no generated projects, under two minutes."""
+    sync(session, "test")
+    session.run("pytest", "tests/unit", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "0"})
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite, end-to-end tests included (they start and stop real servers)."""
+    """The whole suite (unit, template, end-to-end with real servers); prints its wall time,
+    the time per module and the ten slowest tests."""
     sync(session, "test")
-    args = session.posargs or ["-m", "not e2e or e2e", "--durations=10"]
+    args = session.posargs or ["--durations=10"]
     session.run("pytest", *args, env={"PYTHONDONTWRITEBYTECODE": "0"})
 
 

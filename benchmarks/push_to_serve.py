@@ -31,8 +31,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from stratakit.processes import find_marked, terminate
-from stratakit.state import load_state
+from stratakit.stack.processes import find_marked, terminate
+from stratakit.stack.state import load_state
 
 NAME = "bench_push"
 SERVE_TIMEOUT_S = 1200.0

@@ -43,13 +43,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from stratakit.ports import free_port
-from stratakit.processes import find_marked, terminate
 from stratakit.project import Project
-from stratakit.services import SERVICES
-from stratakit.stack import log_file, start_stack, stop_stack
-from stratakit.stack_context import contract_for, load_context
-from stratakit.state import new_state, save_state
+from stratakit.stack.context import contract_for, load_context
+from stratakit.stack.lifecycle import log_file, start_stack, stop_stack
+from stratakit.stack.ports import free_port
+from stratakit.stack.processes import find_marked, terminate
+from stratakit.stack.services import SERVICES
+from stratakit.stack.state import new_state, save_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
 from loadgen import LoadResult, run_load
@@ -89,7 +89,7 @@ REGISTER_CODE = textwrap.dedent(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from stratakit.lineage import tree_sha256
+    from stratakit.registry.lineage import tree_sha256
 
     name = sys.argv[1]
     rng = np.random.default_rng(0)

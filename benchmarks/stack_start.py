@@ -21,13 +21,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from stratakit.health import HealthProbe
-from stratakit.processes import tree_rss
 from stratakit.project import Project
-from stratakit.services import build_specs
-from stratakit.stack import stack_status
-from stratakit.stack_context import load_context
-from stratakit.supervisor import SupervisorClient
+from stratakit.stack.context import load_context
+from stratakit.stack.health import HealthProbe
+from stratakit.stack.lifecycle import stack_status
+from stratakit.stack.processes import tree_rss
+from stratakit.stack.services import build_specs
+from stratakit.stack.supervisor import SupervisorClient
 
 WARM_TARGET_S = 10.0
 MEMORY_TARGET_MIB = 1024.0

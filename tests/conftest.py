@@ -1,16 +1,49 @@
-"""Fixtures every test folder may use; helpers live in ``tests/helpers``."""
+"""Fixtures every test folder may use, the server guard, and the suite's time report.
+
+Helpers live in ``tests/helpers``. A test that starts servers must carry the ``e2e``
+marker: the guard records the running test's markers, and the helpers that start a stack
+or generate a project refuse to run for an unmarked test.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from stratakit.project import Project
 
+from .helpers import guard
 from .helpers.projects import make_project
+
+_STARTED = time.monotonic()
+_MODULE_SECONDS: dict[str, float] = defaultdict(float)
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return make_project(tmp_path / "proj")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    # A hook, not a fixture: session-scoped fixtures (a shared stack) start before any
+    # function-scoped fixture, and must already see which test asked for them.
+    with guard.running(item.nodeid, e2e=item.get_closest_marker("e2e") is not None):
+        return (yield)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _MODULE_SECONDS[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    wall = time.monotonic() - _STARTED
+    slowest = sorted(_MODULE_SECONDS.items(), key=lambda item: -item[1])[:12]
+    terminalreporter.section("time per test module (setup + call + teardown)")
+    for module, seconds in slowest:
+        terminalreporter.write_line(f"{seconds:7.1f} s  {module}")
+    terminalreporter.write_line(f"suite wall time: {wall:.0f} s ({wall / 60:.1f} min)")

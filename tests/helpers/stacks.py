@@ -18,6 +18,8 @@ from stratakit.stack.processes import find_marked
 from stratakit.stack.services import SERVICES
 from stratakit.stack.state import new_state, save_state
 
+from . import guard
+
 
 @dataclass
 class RunningStack:
@@ -56,6 +58,8 @@ def use_random_ports(project: Project) -> None:
 
 
 def launch(project: Project) -> RunningStack:
+    """Start the project's stack (only from a test marked e2e) and read its contract."""
+    guard.require_e2e("starts a stack")
     start_stack(project)
     return RunningStack(project=project, contract=contract_for(load_context(project)))
 

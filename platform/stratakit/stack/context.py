@@ -57,8 +57,10 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
     """Create or update ``.strata/`` and the state file; ports are (re)chosen here.
 
     Recorded ports are kept while free; ``in_use_by_us`` are ports the project's own
-    running stack holds, which count as free for it.
+    running stack holds, which count as free for it. The settings are validated before
+    anything is written, so a mistake in them leaves no trace on disk.
     """
+    settings = project.settings
     ensure_private_dir(project.state_dir)
     gitignore = project.state_dir / ".gitignore"
     if not gitignore.exists():
@@ -67,7 +69,7 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
         )
     for folder in (project.logs_dir, project.run_dir, project.data_dir, feast_dir(project)):
         ensure_private_dir(folder)
-    state = load_state(project.state_file) or new_state(project.slug, project.bucket)
+    state = load_state(project.state_file) or new_state(project.slug, settings.bucket)
     preferred = {name: d.default_port for name, d in SERVICES.items()}
     ports = choose_ports(preferred, state.ports, in_use_by_us)
     if ports != state.ports or not project.state_file.exists():

@@ -6,7 +6,10 @@ import json
 import shlex
 from pathlib import Path
 
+import pytest
+
 from stratakit.contract import TELEMETRY_OFF, render
+from stratakit.errors import SettingsError
 from stratakit.project import Project
 from stratakit.stack.context import contract_for, prepare_context
 
@@ -90,3 +93,10 @@ def test_the_contract_places_feast_state_under_the_stack_folder(project: Project
     }
     assert contract["STRATA_FEATURE_REPO"] == str(project.root / "feature_repo")
     assert (project.data_dir / "feast").stat().st_mode & 0o077 == 0
+
+
+def test_a_mistake_in_the_settings_leaves_nothing_on_disk(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", "p", '[tool.strata.serving]\nalias = "two words"')
+    with pytest.raises(SettingsError, match=r"\[tool.strata.serving\].alias"):
+        prepare_context(project)
+    assert not project.state_dir.exists()
