@@ -256,7 +256,7 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
             status, response = exc.status, _json({"error": str(exc)}, exc.status)
         else:
             status, response = 200, _json(payload, headers=_model_headers(model))
-            _record(gateway, model, request_id, "v2", batch, outputs)
+            _log_prediction(gateway, model, request_id, "v2", batch, outputs)
         _observe(gateway, model, "v2", status, started, rows)
         return response
 
@@ -286,7 +286,7 @@ def _invocations(gateway: Gateway) -> Endpoint:
             response = _json({"error_code": code, "message": str(exc)}, status)
         else:
             status, response = 200, _json(payload, headers=_model_headers(model))
-            _record(gateway, model, None, "invocations", batch, outputs)
+            _log_prediction(gateway, model, None, "invocations", batch, outputs)
         _observe(gateway, model, "invocations", status, started, rows)
         return response
 
@@ -318,7 +318,7 @@ def _model_headers(model: LoadedModel) -> dict[str, str]:
     return {"x-model-name": model.name, "x-model-version": model.version}
 
 
-def _record(
+def _log_prediction(
     gateway: Gateway,
     model: LoadedModel,
     request_id: str | None,

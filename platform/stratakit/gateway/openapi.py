@@ -37,7 +37,34 @@ _GENERIC_TENSOR = {
 
 def document(models: Mapping[str, LoadedModel], version: str) -> dict[str, Any]:
     """The document for the currently served ``models``."""
-    paths: dict[str, Any] = {
+    paths = _common_paths()
+    for name, model in sorted(models.items()):
+        base = f"/v2/models/{name}"
+        paths[f"{base}/infer"] = _infer(
+            f"Inference on {name} (version {model.version})", _v2_request(_v2_tensor(model)), []
+        )
+        paths[f"/models/{name}/invocations"] = {
+            "post": {
+                "summary": f"MLflow scoring format for {name} (version {model.version})",
+                "requestBody": _mlflow_body(model),
+                "responses": _mlflow_responses(),
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "StrataKit serving gateway",
+            "version": version,
+            "description": "Every registered model holding the serving alias, over the Open "
+            "Inference Protocol v2 and MLflow's /invocations format.",
+        },
+        "paths": paths,
+    }
+
+
+def _common_paths() -> dict[str, Any]:
+    """The paths that exist whatever is served."""
+    return {
         "/v2/health/live": _get("Liveness", {"200": _json({"type": "object"})}),
         "/v2/health/ready": _get(
             "Readiness: 200 once the registry has been read and models loaded",
@@ -79,28 +106,6 @@ def document(models: Mapping[str, LoadedModel], version: str) -> dict[str, Any]:
             }
         },
         "/metrics": _get("Prometheus metrics", {"200": {"description": "exposition text"}}),
-    }
-    for name, model in sorted(models.items()):
-        base = f"/v2/models/{name}"
-        paths[f"{base}/infer"] = _infer(
-            f"Inference on {name} (version {model.version})", _v2_request(_v2_tensor(model)), []
-        )
-        paths[f"/models/{name}/invocations"] = {
-            "post": {
-                "summary": f"MLflow scoring format for {name} (version {model.version})",
-                "requestBody": _mlflow_body(model),
-                "responses": _mlflow_responses(),
-            }
-        }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "StrataKit serving gateway",
-            "version": version,
-            "description": "Every registered model holding the serving alias, over the Open "
-            "Inference Protocol v2 and MLflow's /invocations format.",
-        },
-        "paths": paths,
     }
 
 
