@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
 NARROW = {
     ("registry", "stack"): {"stratakit.stack.context", "stratakit.stack.health"},
     ("features", "registry"): {"stratakit.registry.lineage"},
-    ("gateway", "registry"): {"stratakit.registry.lineage"},
+    ("gateway", "registry"): {"stratakit.registry.lineage", "stratakit.registry.tracking_api"},
     ("gateway", "__init__"): {"stratakit"},
 }
 

@@ -26,10 +26,8 @@ def _entries(project: Project) -> list[FeatureViewEntry]:
     from stratakit.stack.context import project_contract
 
     contract = project_contract(project)
-    with tracking_client(project) as client:
-        versions = [
-            (v.name, str(v.version), dict(v.tags or {})) for v in client.search_model_versions()
-        ]
+    with tracking_client(project) as api:
+        versions = [(v.name, v.version, v.tags) for v in api.versions()]
     return catalog(contract, versions)
 
 

@@ -15,9 +15,9 @@ from stratakit.gateway.app import Gateway, create_app
 from stratakit.gateway.loading import FEATURE_NAMES_WARNING, LoadedModel
 from stratakit.gateway.metrics import GatewayMetrics
 from stratakit.gateway.prediction_log import PredictionLog, s3_sink
-from stratakit.gateway.registry_reader import RegistryReader
 from stratakit.gateway.settings import GatewaySettings
 from stratakit.gateway.watcher import RegistryWatcher, ServedModels, WatchEvents
+from stratakit.registry.tracking_api import TrackingAPI
 
 log = logging.getLogger("stratakit.gateway")
 
@@ -47,12 +47,13 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
 
         return load_version(name, version, tags, source, settings.model_dir, settings.feature_repo)
 
-    def client() -> RegistryReader:
-        return RegistryReader(
+    def client() -> TrackingAPI:
+        return TrackingAPI(
             settings.tracking_uri,
             token=settings.tracking_token,
             username=settings.tracking_username,
             password=settings.tracking_password,
+            timeout=10.0,
         )
 
     def loaded(model: LoadedModel) -> None:

@@ -24,7 +24,13 @@ import numpy as np
 from stratakit.errors import FeatureLookupError, InputError, ModelLoadError
 from stratakit.gateway.inputs import Batch, InputSpec
 from stratakit.gateway.online_features import FeatureLookup, open_lookup
-from stratakit.registry.lineage import FEATURE_REFS_TAG, TAG_PREFIX, parse_refs, tree_sha256
+from stratakit.registry.lineage import (
+    FEATURE_REFS_TAG,
+    TAG_PREFIX,
+    digest_matches,
+    parse_refs,
+    tree_sha256,
+)
 
 log = logging.getLogger("stratakit.gateway")
 
@@ -123,7 +129,9 @@ def load_folder(name: str, version: str, local: Path, expected: str = "") -> Loa
 
     actual = tree_sha256(local)  # also reported in the model's metadata: what is deployed
     if expected:
-        if actual != expected:
+        if digest_matches(local, expected):
+            actual = expected  # the same files (a tag of kit 0.1.0 digests them differently)
+        else:
             raise ModelLoadError(
                 f"{name}/{version}: the artifact's sha256 {actual[:12]} differs from its "
                 f"lineage tag {expected[:12]}; run `strata model verify {name}/{version}`."

@@ -11,11 +11,33 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from stratakit.gateway.loading import LoadedModel
-from stratakit.gateway.registry_reader import RegistryReader
 
 log = logging.getLogger("stratakit.gateway")
+
+
+class VersionSource(Protocol):
+    """Where a version's files are, and the tags to check them with."""
+
+    @property
+    def source(self) -> str:
+        """The version's artifact URI."""
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        """The version's tags (its lineage)."""
+
+
+class RegistryReads(Protocol):
+    """The two registry reads the watcher needs (a :class:`TrackingAPI` has them)."""
+
+    def aliased(self, alias: str) -> dict[str, str]:
+        """Model name → the version ``alias`` points to."""
+
+    def version(self, name: str, version: str) -> VersionSource:
+        """One version's source and tags."""
 
 
 class ServedModels:
@@ -62,7 +84,7 @@ class RegistryWatcher:
         alias: str,
         poll_seconds: float,
         loader: Loader,
-        client_factory: Callable[[], RegistryReader],
+        client_factory: Callable[[], RegistryReads],
         events: WatchEvents | None = None,
     ) -> None:
         self.served = served
@@ -85,7 +107,7 @@ class RegistryWatcher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        client: RegistryReader | None = None
+        client: RegistryReads | None = None
         reachable = True
         while not self._stop.is_set():
             try:
@@ -102,7 +124,7 @@ class RegistryWatcher:
                 reachable = True
             self._stop.wait(self.poll_seconds)
 
-    def sync(self, client: RegistryReader) -> None:
+    def sync(self, client: RegistryReads) -> None:
         """One reconciliation: load what the alias points to, drop what it left."""
         wanted = client.aliased(self.alias)
         current = self.served.all()

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from stratakit.errors import InvalidInputError, ModelNotFoundError, QualityGateError
 from stratakit.registry.catalog import describe
 from stratakit.registry.lineage import TAG_PREFIX
 from stratakit.registry.quality_gate import GateResult, judge
 from stratakit.registry.refs import ModelRef, alias_version
+from stratakit.registry.tracking_api import TrackingAPI
 from stratakit.settings import Threshold
 from stratakit.settings.quality_gate import SETTING
 
@@ -53,9 +53,8 @@ def actor(root: Path) -> str:
     return done.stdout.strip() or getpass.getuser()
 
 
-def _history(client: Any, name: str, alias: str) -> list[str]:
-    model = client.get_registered_model(name)
-    raw = (model.tags or {}).get(HISTORY_TAG + alias, "[]")
+def _history(api: TrackingAPI, name: str, alias: str) -> list[str]:
+    raw = api.registered_model(name).tags.get(HISTORY_TAG + alias, "[]")
     try:
         history = json.loads(raw)
     except json.JSONDecodeError:
@@ -63,14 +62,16 @@ def _history(client: Any, name: str, alias: str) -> list[str]:
     return [str(v) for v in history] if isinstance(history, list) else []
 
 
-def _tag_event(client: Any, name: str, version: str, event: str, values: Mapping[str, str]) -> None:
+def _tag_event(
+    api: TrackingAPI, name: str, version: str, event: str, values: Mapping[str, str]
+) -> None:
     """Write ``strata.<event>.<key>`` tags (who, when, why…) on the version."""
     for key, value in values.items():
-        client.set_model_version_tag(name, version, f"{TAG_PREFIX}{event}.{key}", value)
+        api.set_version_tag(name, version, f"{TAG_PREFIX}{event}.{key}", value)
 
 
 def promote(
-    client: Any,
+    api: TrackingAPI,
     ref: ModelRef,
     alias: str,
     thresholds: Iterable[Threshold],
@@ -86,7 +87,7 @@ def promote(
             f"The project declares no quality gate; add {SETTING} to pyproject.toml "
             "(e.g. test_roc_auc = { min = 0.75 }) before promoting."
         )
-    info = describe(client, ref)
+    info = describe(api, ref)
     results = judge(thresholds, info.metrics)
     failed = [r for r in results if not r.passed]
     if failed:
@@ -95,15 +96,15 @@ def promote(
             + "; ".join(r.explain() for r in failed)
             + f"): '{alias}' not moved."
         )
-    previous = alias_version(client, info.name, alias)
-    history = _history(client, info.name, alias)
+    previous = alias_version(api, info.name, alias)
+    history = _history(api, info.name, alias)
     if previous and (not history or history[-1] != previous):
         history.append(previous)  # the alias was set outside strata: keep it reachable
     if previous != info.version:
-        client.set_registered_model_alias(info.name, alias, info.version)
+        api.set_alias(info.name, alias, info.version)
         history.append(info.version)
-        client.set_registered_model_tag(info.name, HISTORY_TAG + alias, json.dumps(history))
-    _tag_event(client, info.name, info.version, "promotion", {
+        api.set_model_tag(info.name, HISTORY_TAG + alias, json.dumps(history))
+    _tag_event(api, info.name, info.version, "promotion", {
         "alias": alias,
         "by": actor,
         "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -115,13 +116,13 @@ def promote(
 
 
 def rollback(
-    client: Any, name: str, alias: str, *, reason: str, actor: str, now: datetime | None = None
+    api: TrackingAPI, name: str, alias: str, *, reason: str, actor: str, now: datetime | None = None
 ) -> AliasMove:
     """Point ``alias`` back at the version it held before the current one."""
-    current = alias_version(client, name, alias)
+    current = alias_version(api, name, alias)
     if current is None:
         raise ModelNotFoundError(f"{name} has no '{alias}' alias to roll back.")
-    history = _history(client, name, alias)
+    history = _history(api, name, alias)
     while history and history[-1] == current:
         history.pop()
     if not history:
@@ -130,9 +131,9 @@ def rollback(
             "`strata model promote` to return to."
         )
     target = history[-1]
-    client.set_registered_model_alias(name, alias, target)
-    client.set_registered_model_tag(name, HISTORY_TAG + alias, json.dumps(history))
-    _tag_event(client, name, target, "rollback", {
+    api.set_alias(name, alias, target)
+    api.set_model_tag(name, HISTORY_TAG + alias, json.dumps(history))
+    _tag_event(api, name, target, "rollback", {
         "alias": alias,
         "by": actor,
         "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),

@@ -1,17 +1,18 @@
 """What the registry holds: every model with its latest version, and one version described.
 
-Every function takes an ``MlflowClient`` (the stack's, configured from the contract) so it
-works the same against the embedded stack and a production tracking server.
+Every function takes a :class:`~stratakit.registry.tracking_api.TrackingAPI` (the stack's,
+configured from the contract), so it works the same against the embedded stack and a
+production tracking server.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from stratakit.registry.lineage import TAG_PREFIX, Lineage
 from stratakit.registry.refs import ModelRef, resolve
+from stratakit.registry.tracking_api import ModelVersion, TrackingAPI
 
 
 @dataclass(frozen=True)
@@ -40,40 +41,38 @@ class VersionInfo:
     lineage: Lineage
 
 
-def list_models(client: Any) -> list[ModelSummary]:
+def list_models(api: TrackingAPI) -> list[ModelSummary]:
     """Every registered model with its latest version, aliases and owner."""
+    by_model: dict[str, list[ModelVersion]] = {}
+    for version in api.versions():
+        by_model.setdefault(version.name, []).append(version)
     rows = []
-    for model in client.search_registered_models(max_results=1000):
-        versions = client.search_model_versions(f"name = '{model.name}'")
+    for model in api.registered_models():
+        versions = by_model.get(model.name, [])
         latest = max(versions, key=lambda v: int(v.version)) if versions else None
-        owner = (latest.tags or {}).get(TAG_PREFIX + "owner", "") if latest else ""
         rows.append(
             ModelSummary(
                 name=model.name,
                 latest_version=latest.version if latest else "-",
                 versions=len(versions),
-                aliases=dict(sorted((model.aliases or {}).items())),
-                owner=owner,
+                aliases=dict(sorted(model.aliases.items())),
+                owner=latest.tags.get(TAG_PREFIX + "owner", "") if latest else "",
             )
         )
     return sorted(rows, key=lambda row: row.name)
 
 
-def describe(client: Any, ref: ModelRef) -> VersionInfo:
+def describe(api: TrackingAPI, ref: ModelRef) -> VersionInfo:
     """A version, its aliases, its run's metrics and its lineage."""
-    version = resolve(client, ref)
-    tags = dict(version.tags or {})
-    metrics: dict[str, float] = {}
-    if version.run_id:
-        metrics = dict(client.get_run(version.run_id).data.metrics)
+    version = resolve(api, ref)
     return VersionInfo(
         name=version.name,
-        version=str(version.version),
-        aliases=tuple(sorted(version.aliases or ())),
-        source=str(version.source),
-        run_id=str(version.run_id or ""),
-        created=datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC),
-        tags=tags,
-        metrics=metrics,
-        lineage=Lineage.from_tags(tags),
+        version=version.version,
+        aliases=version.aliases,
+        source=version.source,
+        run_id=version.run_id,
+        created=datetime.fromtimestamp(version.created_ms / 1000, tz=UTC),
+        tags=dict(version.tags),
+        metrics=api.run_metrics(version.run_id) if version.run_id else {},
+        lineage=Lineage.from_tags(version.tags),
     )

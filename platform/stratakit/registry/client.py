@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import httpx
 
-from stratakit.contract import exported
+from stratakit.contract import child_environment, exported
 from stratakit.project import Project
+from stratakit.registry.tracking_api import TrackingAPI
 from stratakit.registry.verify import Deployed
 from stratakit.stack.context import project_contract
 from stratakit.stack.health import require_healthy
 
 
 @contextmanager
-def tracking_client(project: Project) -> Iterator[Any]:
-    """An ``MlflowClient`` on the project's stack, configured by its contract alone.
+def tracking_client(project: Project) -> Iterator[TrackingAPI]:
+    """The project's tracking server, configured by its contract alone.
 
-    Fails at once (instead of after MLflow's retries) when the tracking server is down.
+    Fails at once when the server is down. The contract is exported for the block, so the
+    rare call that needs MLflow's own client (artifacts outside the server's proxy) finds
+    the same server.
     """
     contract = project_contract(project)
     uri = contract["MLFLOW_TRACKING_URI"]
     require_healthy("tracking server", uri, f"{uri}/health")
-    with exported({**contract, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}):
-        from mlflow import MlflowClient
-
-        yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with exported(contract), TrackingAPI.from_environ(child_environment(contract)) as api:
+        yield api
 
 
 def deployed_version(project: Project, name: str) -> Deployed | None:

@@ -29,19 +29,51 @@ REQUIRED: Mapping[str, str] = {
 }
 
 
+#: Written by MLflow's client beside a model it downloads through a ``models:/`` URI (the
+#: URI's name and version, or nulls); not part of the stored artifact, so not digested.
+DOWNLOAD_NOTE = "registered_model_meta"
+#: The note as downloads of a logged model (``models:/m-…``) wrote it. Tags written by kit
+#: 0.1.0 digested it with the files; :func:`digest_matches` still accepts those tags.
+_LOGGED_MODEL_NOTE = b"model_name: null\nmodel_version: null\n"
+
+
+def _digest(entries: list[tuple[Path, bytes]]) -> str:
+    outer = hashlib.sha256()
+    for relative, content in sorted(entries):
+        inner = hashlib.sha256(content).hexdigest()
+        outer.update(f"{relative.as_posix()}\0{inner}\n".encode())
+    return outer.hexdigest()
+
+
+def _artifact_files(folder: Path) -> list[tuple[Path, bytes]]:
+    files = [
+        (path.relative_to(folder), path.read_bytes())
+        for path in folder.rglob("*")
+        if path.is_file() and path.relative_to(folder).as_posix() != DOWNLOAD_NOTE
+    ]
+    if not files:
+        raise ValueError(f"{folder} holds no files to digest")
+    return files
+
+
 def tree_sha256(folder: Path) -> str:
     """Digest of a model artifact folder: every file's relative path and sha256, sorted.
 
-    Independent of timestamps and of the order a store lists files in.
+    Independent of timestamps, of the order the store lists files in and of how the copy
+    was downloaded, so the digest of a downloaded copy equals that of what was uploaded.
     """
-    outer = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    if not files:
-        raise ValueError(f"{folder} holds no files to digest")
-    for path in files:
-        inner = hashlib.sha256(path.read_bytes()).hexdigest()
-        outer.update(f"{path.relative_to(folder).as_posix()}\0{inner}\n".encode())
-    return outer.hexdigest()
+    return _digest(_artifact_files(folder))
+
+
+def digest_matches(folder: Path, tagged: str) -> bool:
+    """Whether ``folder`` is the artifact a ``strata.artifact_sha256`` tag names.
+
+    Also true for tags written by kit 0.1.0, whose digest included the note MLflow's
+    client writes beside a downloaded logged model; nothing registered then is refused.
+    """
+    files = _artifact_files(folder)
+    legacy = [*files, (Path(DOWNLOAD_NOTE), _LOGGED_MODEL_NOTE)]
+    return tagged in {_digest(files), _digest(legacy)}
 
 
 def parse_refs(value: str) -> tuple[str, ...]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from stratakit.errors import InvalidInputError, ModelNotFoundError
+from stratakit.registry.tracking_api import ModelVersion, TrackingAPI, TrackingServerError
 
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9][\w.\-]*)(?:@(?P<alias>[\w\-]+)|/(?P<version>\d+))?$")
 
@@ -35,43 +35,33 @@ class ModelRef:
         return f"{self.name}/{self.version}" if self.version else self.name
 
 
-def is_not_found(exc: Exception) -> bool:
-    """Whether an MLflow error means 'no such model, version or alias'."""
-    return "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")) or (
-        "not found" in str(exc).lower()
-    )
-
-
-def resolve(client: Any, ref: ModelRef) -> Any:
-    """The ``ModelVersion`` a reference points at; a clear error when there is none."""
-    from mlflow.exceptions import MlflowException
-
+def resolve(api: TrackingAPI, ref: ModelRef) -> ModelVersion:
+    """The version a reference points at (with its aliases); a clear error when there is none."""
     try:
         if ref.alias:
-            return client.get_model_version_by_alias(ref.name, ref.alias)
+            return api.version_by_alias(ref.name, ref.alias)
         if ref.version:
-            return client.get_model_version(ref.name, ref.version)
-        versions = client.search_model_versions(f"name = '{ref.name}'")
-    except MlflowException as exc:
-        if is_not_found(exc):
+            return api.version(ref.name, ref.version)
+        versions = api.versions(ref.name)
+        if versions:
+            latest = max(versions, key=lambda v: int(v.version))
+            return api.version(latest.name, latest.version)
+    except TrackingServerError as exc:
+        if exc.not_found:
             raise ModelNotFoundError(
                 f"No model version {ref} in the registry; `strata model list` shows what exists."
             ) from None
         raise
-    if not versions:
-        raise ModelNotFoundError(
-            f"No registered model '{ref.name}'; `strata model list` shows what exists."
-        )
-    return max(versions, key=lambda v: int(v.version))
+    raise ModelNotFoundError(
+        f"No registered model '{ref.name}'; `strata model list` shows what exists."
+    )
 
 
-def alias_version(client: Any, name: str, alias: str) -> str | None:
+def alias_version(api: TrackingAPI, name: str, alias: str) -> str | None:
     """The version ``alias`` points at (``None`` when the model has no such alias)."""
-    from mlflow.exceptions import MlflowException
-
     try:
-        return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException as exc:
-        if is_not_found(exc) or "alias" in str(exc).lower():
+        return api.version_by_alias(name, alias).version
+    except TrackingServerError as exc:
+        if exc.not_found:
             return None
         raise

@@ -18,7 +18,8 @@ from stratakit.checks import CheckResult
 from stratakit.data_versions import read_hashes
 from stratakit.errors import StrataError
 from stratakit.registry.catalog import VersionInfo
-from stratakit.registry.lineage import tree_sha256
+from stratakit.registry.lineage import digest_matches, tree_sha256
+from stratakit.registry.tracking_api import PROXIED_SCHEME, TrackingAPI
 
 
 @dataclass(frozen=True)
@@ -48,25 +49,36 @@ def commit_exists(root: Path, commit: str) -> bool:
     return done.returncode == 0
 
 
-def download_artifact(source: str, destination: Path) -> Path:
-    """Download a version's artifact folder (through the tracking server's proxy)."""
+def download_version(api: TrackingAPI, name: str, version: str, destination: Path) -> Path:
+    """Download a version's artifact folder into ``destination``; returns the folder.
+
+    Over the tracking server's artifact proxy when it serves them (the stack's does); from
+    wherever else they live (S3, a file store) through MLflow's own client.
+    """
+    uri = api.download_uri(name, version)
+    if uri.startswith(PROXIED_SCHEME):
+        return api.download_proxied(uri, destination)
     import mlflow
 
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(destination)))
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
 
 
-def _artifact(info: VersionInfo, download: Callable[[str, Path], Path]) -> CheckResult:
+def _artifact(info: VersionInfo, download: Callable[[Path], Path]) -> CheckResult:
     tagged = info.lineage.artifact_sha256
     with tempfile.TemporaryDirectory(prefix="strata-verify-") as scratch:
         try:
-            digest = tree_sha256(download(info.source, Path(scratch)))
+            folder = download(Path(scratch))
+            digest = tree_sha256(folder)
         except Exception as exc:  # the store's error is the finding
             return CheckResult("artifact", "fail", f"cannot download {info.source}: {exc}")
+        matches = bool(tagged) and digest_matches(folder, tagged)
     if not tagged:
         return CheckResult("artifact", "fail", f"stored sha256 {digest}, no tag")
-    if digest == tagged:
-        return CheckResult("artifact", "ok", f"sha256 {digest[:16]}… matches")
-    return CheckResult("artifact", "fail", f"stored sha256 {digest[:16]}… != tagged {tagged[:16]}…")
+    if matches:
+        return CheckResult("artifact", "ok", f"sha256 {tagged[:16]}… matches")
+    return CheckResult(
+        "artifact", "fail", f"stored sha256 {digest[:16]}… != tagged {tagged[:16]}…"
+    )
 
 
 def _code(info: VersionInfo, root: Path) -> list[CheckResult]:
@@ -131,14 +143,15 @@ def _serving(info: VersionInfo, deployed: Deployed | None) -> list[CheckResult]:
 def verify(
     info: VersionInfo,
     root: Path,
-    download: Callable[[str, Path], Path] = download_artifact,
+    download: Callable[[Path], Path],
     deployed: Deployed | None = None,
 ) -> list[CheckResult]:
     """Re-check a version's lineage against the store, git, DVC and the serving gateway.
 
-    ``deployed`` is what the gateway serves under the model's name (``None`` when it
-    serves nothing under it or is not running). Downloads the artifact into a temporary
-    folder and asks git; changes nothing in the registry or the project.
+    ``download`` puts the version's artifact folder into the folder it is given (see
+    :func:`download_version`) and returns it; ``deployed`` is what the gateway serves under
+    the model's name (``None`` when it serves nothing under it or is not running). Downloads
+    into a temporary folder and asks git; changes nothing in the registry or the project.
     """
     missing = [CheckResult(f"tag {tag}", "fail", "missing") for tag in info.lineage.missing]
     return [

@@ -16,14 +16,23 @@ import yaml
 TAG_PREFIX = "strata."
 
 
+#: Written by MLflow's client beside a model it downloads through a ``models:/`` URI (the
+#: URI's name and version, or nulls); not part of the stored artifact, so not digested.
+DOWNLOAD_NOTE = "registered_model_meta"
+
+
 def tree_sha256(folder: Path) -> str:
     """Digest of a model artifact folder: every file's relative path and sha256, sorted.
 
-    Independent of timestamps and of the order the store lists files in, so the digest
-    of a downloaded copy equals the digest of what was uploaded.
+    Independent of timestamps, of the order the store lists files in and of how the copy
+    was downloaded, so the digest of a downloaded copy equals that of what was uploaded.
     """
     outer = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() != DOWNLOAD_NOTE
+    )
     if not files:
         raise ValueError(f"{folder} holds no files to digest")
     for path in files:

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import pytest
 
 from stratakit.gateway.loading import LoadedModel
-from stratakit.gateway.registry_reader import VersionRecord
 from stratakit.gateway.watcher import RegistryWatcher, ServedModels, WatchEvents
+from stratakit.registry.tracking_api import ModelVersion
 
 ALIAS = "production"
 
@@ -30,8 +30,15 @@ class InMemoryRegistry:
     def aliased(self, alias: str) -> dict[str, str]:
         return {name: held[alias] for name, held in self.aliases.items() if alias in held}
 
-    def version(self, name: str, version: str) -> VersionRecord:
-        return VersionRecord(name, version, f"models:/{name}/{version}", {"strata.v": version})
+    def version(self, name: str, version: str) -> ModelVersion:
+        return ModelVersion(
+            name=name,
+            version=version,
+            source=f"models:/{name}/{version}",
+            run_id="",
+            created_ms=0,
+            tags={"strata.v": version},
+        )
 
 
 @dataclasses.dataclass

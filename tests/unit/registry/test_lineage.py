@@ -3,10 +3,18 @@ with the template's copy."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
-from stratakit.registry.lineage import REQUIRED, TAG_PREFIX, Lineage, parse_refs, tree_sha256
+from stratakit.registry.lineage import (
+    REQUIRED,
+    TAG_PREFIX,
+    Lineage,
+    digest_matches,
+    parse_refs,
+    tree_sha256,
+)
 
 from ...helpers.projects import KIT_ROOT
 
@@ -54,3 +62,31 @@ def test_feature_refs_are_read_from_their_tag() -> None:
     tags = {**full_tags(), TAG_PREFIX + "feature_refs": "view:a, view:b,,"}
     assert Lineage.from_tags(tags).feature_refs == ("view:a", "view:b")
     assert parse_refs(" ") == ()
+
+
+def test_the_note_mlflow_writes_beside_a_download_is_not_digested(tmp_path: Path) -> None:
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    before = tree_sha256(tmp_path)
+    (tmp_path / "registered_model_meta").write_text("model_name: null\nmodel_version: null\n")
+    assert tree_sha256(tmp_path) == before
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "registered_model_meta").write_text("part of the model\n")
+    assert tree_sha256(tmp_path) != before
+
+
+def test_tags_of_the_first_release_still_match_their_artifact(tmp_path: Path) -> None:
+    """Kit 0.1.0 digested MLflow's download note with the files: those tags still match."""
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    (tmp_path / "model.pkl").write_bytes(b"weights")
+    note = tmp_path / "registered_model_meta"
+    note.write_text("model_name: null\nmodel_version: null\n")
+    hashes = sorted(
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in tmp_path.iterdir()
+    )
+    legacy = hashlib.sha256("".join(f"{n}\0{h}\n" for n, h in hashes).encode()).hexdigest()
+    note.unlink()
+    assert digest_matches(tmp_path, legacy)
+    assert digest_matches(tmp_path, tree_sha256(tmp_path))
+    assert not digest_matches(tmp_path, "0" * 64)
+    (tmp_path / "model.pkl").write_bytes(b"tampered")
+    assert not digest_matches(tmp_path, legacy)

@@ -69,7 +69,7 @@ def test_verify_compares_the_served_files_with_the_tag(tmp_path: Path) -> None:
     info = version_info({**full_tags(), TAG_PREFIX + "artifact_sha256": digest})
 
     def serving(deployed: Deployed | None) -> tuple[str, str] | None:
-        findings = verify(info, tmp_path, download=lambda source, dest: store, deployed=deployed)
+        findings = verify(info, tmp_path, download=lambda dest: store, deployed=deployed)
         found = [f for f in findings if f.name == "serving"]
         return (found[0].severity, found[0].detail) if found else None
 
@@ -91,7 +91,7 @@ def test_verify_checks_artifact_data_commit_and_run(tmp_path: Path) -> None:
     (tmp_path / "data" / "raw" / "x.csv.dvc").write_text("outs:\n- md5: abc\n  path: x.csv\n")
     tags = {**full_tags(), TAG_PREFIX + "artifact_sha256": tree_sha256(store)}
     tags[TAG_PREFIX + "git_dirty"] = "true"
-    results = verify(version_info(tags), tmp_path, download=lambda source, dest: store)
+    results = verify(version_info(tags), tmp_path, download=lambda dest: store)
     found = {r.name: (r.severity, r.detail) for r in results}
     assert found["artifact"][0] == "ok"
     assert found["data data/raw/x.csv"] == ("ok", "unchanged (abc)")
@@ -101,14 +101,14 @@ def test_verify_checks_artifact_data_commit_and_run(tmp_path: Path) -> None:
 
     (tmp_path / "data" / "raw" / "x.csv.dvc").write_text("outs:\n- md5: def\n  path: x.csv\n")
     tags[TAG_PREFIX + "artifact_sha256"] = "0" * 64
-    results = verify(version_info(tags), tmp_path, download=lambda source, dest: store)
+    results = verify(version_info(tags), tmp_path, download=lambda dest: store)
     found = {r.name: (r.severity, r.detail) for r in results}
     assert found["artifact"][0] == "fail"
     assert found["data data/raw/x.csv"] == ("warn", "changed since: abc → def")
 
 
 def test_an_artifact_that_cannot_be_downloaded_is_a_failed_check(tmp_path: Path) -> None:
-    def unreachable(source: str, dest: Path) -> Path:
+    def unreachable(dest: Path) -> Path:
         raise OSError("connection refused")
 
     results = verify(version_info(full_tags()), tmp_path, download=unreachable)
