@@ -1,7 +1,7 @@
 """The feature catalog: each Feast feature view, its owner, freshness and the models using it.
 
-Feast runs in-process here, configured by the stack's contract (registry file, online
-store, repository); there is no feature server to keep alive.
+The stack's file registry is read directly (its protobuf messages, in milliseconds);
+other registries through Feast itself, configured by the stack's contract.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from stratakit.contract import exported
 from stratakit.errors import InvalidInputError
+from stratakit.features.registry_file import most_recent_end, read_registry, type_name
 from stratakit.registry.lineage import FEATURE_REFS_TAG, parse_refs
 
 
@@ -99,14 +102,59 @@ def view_entry(view: Any, used_by: Sequence[str] = ()) -> FeatureViewEntry:
     )
 
 
+def proto_entry(view: Any, used_by: Sequence[str] = ()) -> FeatureViewEntry:
+    """The catalog entry of a ``FeatureView`` message read from a registry file."""
+    spec = view.spec
+    source = spec.batch_source.file_options.uri or spec.batch_source.name
+    return FeatureViewEntry(
+        name=spec.name,
+        description=spec.description,
+        owner=spec.owner,
+        entities=tuple(spec.entities),
+        join_keys=tuple(column.name for column in spec.entity_columns),
+        features=tuple((f.name, type_name(f)) for f in spec.features),
+        source=source,
+        ttl_seconds=spec.ttl.ToTimedelta().total_seconds(),
+        tags=dict(spec.tags),
+        last_materialized=most_recent_end(view),
+        used_by=tuple(used_by),
+    )
+
+
+def _feast_project(repo: Path) -> str:
+    """The ``project`` of the repository's ``feature_store.yaml``."""
+    config = repo / "feature_store.yaml"
+    if not config.is_file():
+        raise InvalidInputError(
+            f"{repo} has no feature_store.yaml; create the project with `strata new` (it "
+            "includes a feature repository) or set [tool.strata.features].repo."
+        )
+    project = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("project")
+    if not isinstance(project, str) or not project:
+        raise InvalidInputError(f"{config} names no project; add `project: NAME` to it.")
+    return project
+
+
 def catalog(
     contract: Mapping[str, str],
     versions: Iterable[tuple[str, str, Mapping[str, str]]],
 ) -> list[FeatureViewEntry]:
-    """Every feature view in the contract's feature repository, with the versions using it."""
+    """Every feature view in the contract's feature repository, with the versions using it.
+
+    A file registry (the stack's) is read directly; any other (S3, SQL) through Feast.
+    """
     repo = Path(contract["STRATA_FEATURE_REPO"])
+    project = _feast_project(repo)
     used = models_using(versions)
-    with exported(dict(contract)), contextlib.redirect_stdout(io.StringIO()):
-        store = open_store(repo)
-        views = store.list_feature_views()
-    return sorted((view_entry(v, used.get(v.name, ())) for v in views), key=lambda e: e.name)
+    registry = contract.get("STRATA_FEAST_REGISTRY", "")
+    if registry and "://" not in registry:
+        path = Path(registry)
+        messages = read_registry(path).feature_views if path.is_file() else []
+        entries = [
+            proto_entry(v, used.get(v.spec.name, ())) for v in messages if v.spec.project == project
+        ]
+    else:
+        with exported(dict(contract)), contextlib.redirect_stdout(io.StringIO()):
+            views = open_store(repo).list_feature_views()
+        entries = [view_entry(v, used.get(v.name, ())) for v in views]
+    return sorted(entries, key=lambda e: e.name)

@@ -76,9 +76,7 @@ def _artifact(info: VersionInfo, download: Callable[[Path], Path]) -> CheckResul
         return CheckResult("artifact", "fail", f"stored sha256 {digest}, no tag")
     if matches:
         return CheckResult("artifact", "ok", f"sha256 {tagged[:16]}… matches")
-    return CheckResult(
-        "artifact", "fail", f"stored sha256 {digest[:16]}… != tagged {tagged[:16]}…"
-    )
+    return CheckResult("artifact", "fail", f"stored sha256 {digest[:16]}… != tagged {tagged[:16]}…")
 
 
 def _code(info: VersionInfo, root: Path) -> list[CheckResult]:
