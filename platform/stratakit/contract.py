@@ -59,9 +59,19 @@ def _dotenv_value(value: str) -> str:
     return f'"{escaped}"'
 
 
+#: Variables a library sets in its own process and removes the target of when that process
+#: exits: importing Feast points ``PROMETHEUS_MULTIPROC*_DIR`` at a temporary folder
+#: (feast/metrics.py). A child that inherits them outlives the folder, and its own import
+#: of Feast (or prometheus_client in multiprocess mode) fails with FileNotFoundError.
+PROCESS_LOCAL = ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR")
+
+
 def process_environment() -> dict[str, str]:
-    """A copy of this process's environment, for starting children on top of it."""
-    return dict(os.environ)
+    """A copy of this process's environment, for starting children on top of it.
+
+    Variables in :data:`PROCESS_LOCAL` are left out: they belong to this process only.
+    """
+    return {k: v for k, v in os.environ.items() if k not in PROCESS_LOCAL}
 
 
 def child_environment(contract: Mapping[str, str], extra: Mapping[str, str] = {}) -> dict[str, str]:

@@ -18,12 +18,14 @@ __all__ = [
     "ProjectNotFoundError",
     "QualityGateError",
     "RegistryReadError",
+    "SchedulerAPIError",
     "SettingsError",
     "StackNotRunningError",
     "StackStartError",
     "StateFileError",
     "StrataError",
     "TemplateError",
+    "TrackingServerError",
     "UnknownServiceError",
     "WalkthroughError",
 ]
@@ -89,6 +91,30 @@ class QualityGateError(StrataError):
     """A version failed the project's quality gate; nothing was changed."""
 
 
+class RegistryReadError(StrataError):
+    """The tracking server did not answer, or answered something unexpected."""
+
+
+class TrackingServerError(RegistryReadError):
+    """The tracking server answered an error; ``code`` is MLflow's ``error_code``."""
+
+    def __init__(self, message: str, code: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+    @property
+    def not_found(self) -> bool:
+        """Whether the model, version, alias or run does not exist."""
+        return self.code == "RESOURCE_DOES_NOT_EXIST" or (
+            self.code == "INVALID_PARAMETER_VALUE" and "not found" in str(self).lower()
+        )
+
+
+class SchedulerAPIError(StrataError):
+    """The scheduler did not answer a read, or answered an error."""
+
+
 class FlowNotFoundError(StrataError):
     """A flow name that the project does not configure, or that is not deployed yet."""
 
@@ -114,7 +140,3 @@ class ModelLoadError(Exception):
 
 class FeatureLookupError(Exception):
     """The model's feature references cannot be served from this feature repository."""
-
-
-class RegistryReadError(Exception):
-    """The registry did not answer, or answered something unexpected."""

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from stratakit.contract import exported, render
+from stratakit.contract import child_environment, exported, render
 
 
 def test_shell_format_round_trips_through_a_real_shell() -> None:
@@ -36,3 +36,16 @@ def test_exported_contract_is_undone_after_the_block(monkeypatch: pytest.MonkeyP
         assert os.environ["STRATA_BUCKET"] == "b"
     assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
     assert "STRATA_BUCKET" not in os.environ
+
+
+def test_children_do_not_inherit_a_folder_that_dies_with_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Feast points PROMETHEUS_MULTIPROC_DIR at a temp folder it deletes at exit."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/feast_metrics_gone")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROCESS_DIR", "/tmp/feast_metrics_gone")
+    env = child_environment({"STRATA_BUCKET": "b"})
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env
+    assert "PROMETHEUS_MULTIPROCESS_DIR" not in env
+    assert env["STRATA_BUCKET"] == "b"
+    assert env["PATH"]

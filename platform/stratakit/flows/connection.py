@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from stratakit.contract import exported
+from stratakit.contract import child_environment, exported
+from stratakit.flows.scheduler_api import SchedulerAPI
 from stratakit.project import Project
 from stratakit.stack.context import project_contract
 from stratakit.stack.health import require_healthy
@@ -37,3 +38,13 @@ def prefect_api(project: Project) -> Iterator[str]:
             return
         with SettingsContext(profile=current.profile, settings=Settings()):
             yield url
+
+
+@contextlib.contextmanager
+def scheduler_api(project: Project) -> Iterator[SchedulerAPI]:
+    """Reads from the project's scheduler over REST; fails at once when it does not answer."""
+    contract = project_contract(project)
+    url = contract["PREFECT_API_URL"]
+    require_healthy("scheduler", url, f"{url}/health")
+    with SchedulerAPI(url, child_environment(contract)) as api:
+        yield api

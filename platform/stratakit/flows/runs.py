@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from stratakit.errors import FlowNotFoundError, InvalidInputError
-from stratakit.flows.connection import prefect_api, resource_id
+from stratakit.flows.connection import prefect_api, resource_id, scheduler_api
+from stratakit.flows.scheduler_api import SchedulerAPI, parse_time
 from stratakit.project import Project
 from stratakit.stack.services.scheduler import WORK_POOL
 
@@ -85,47 +86,60 @@ def _runs(client: SyncPrefectClient, deployment_id: UUID, scheduled: bool) -> li
     )
 
 
+def _last_and_next(api: SchedulerAPI, deployment_id: str) -> tuple[dict[str, Any], ...]:
+    """The deployment's latest started run and its next scheduled one (each may be absent)."""
+    found = []
+    for states, sort in (({"not_any_": ["SCHEDULED"]}, "START_TIME_DESC"),
+                         ({"any_": ["SCHEDULED"]}, "EXPECTED_START_TIME_ASC")):  # fmt: skip
+        runs = api.post(
+            "/flow_runs/filter",
+            {
+                "deployments": {"id": {"any_": [deployment_id]}},
+                "flow_runs": {"state": {"type": states}},
+                "sort": sort,
+                "limit": 1,
+            },
+        )
+        found.append(runs[0] if runs else {})
+    return tuple(found)
+
+
+def _status(api: SchedulerAPI, name: str, deployment: dict[str, Any], queues: dict[str, Any]
+            ) -> FlowStatus:  # fmt: skip
+    queue = queues.get(deployment.get("work_queue_name") or "", {})
+    automations = api.get(f"/automations/related-to/prefect.deployment.{deployment['id']}")
+    last, upcoming = _last_and_next(api, deployment["id"])
+    crons = [(s.get("schedule") or {}).get("cron") for s in deployment.get("schedules") or ()]
+    return FlowStatus(
+        name=name,
+        deployed=True,
+        flow=api.get(f"/flows/{deployment['flow_id']}")["name"],
+        queue=deployment.get("work_queue_name"),
+        priority=queue.get("priority"),
+        concurrency_limit=queue.get("concurrency_limit"),
+        schedule=", ".join(str(c) for c in crons if c) or None,
+        triggers=sorted(
+            event for automation in automations for event in automation["trigger"].get("expect", ())
+        ),
+        last_state=last.get("state_name"),
+        last_time=parse_time(last.get("start_time") or last.get("expected_start_time")),
+        next_run=parse_time(upcoming.get("expected_start_time")),
+    )
+
+
 def list_flows(project: Project) -> list[FlowStatus]:
     """Every configured flow with what the scheduler knows of its deployment."""
     config = project.settings
-    from prefect.client.orchestration import get_client
-
-    rows: list[FlowStatus] = []
-    with prefect_api(project), get_client(sync_client=True) as client:
-        deployed = _deployments(client, project)
-        queues = {q.name: q for q in client.read_work_queues(work_pool_name=WORK_POOL)}
-        for name in config.flows:
-            deployment = deployed.get(name)
-            if deployment is None:
-                rows.append(FlowStatus(name=name, deployed=False))
-                continue
-            queue = queues.get(deployment.work_queue_name or "")
-            automations = client.read_resource_related_automations(
-                f"prefect.deployment.{deployment.id}"
-            )
-            last = _runs(client, deployment.id, scheduled=False)
-            upcoming = _runs(client, deployment.id, scheduled=True)
-            crons = [getattr(s.schedule, "cron", None) for s in deployment.schedules]
-            rows.append(
-                FlowStatus(
-                    name=name,
-                    deployed=True,
-                    flow=client.read_flow(deployment.flow_id).name,
-                    queue=deployment.work_queue_name,
-                    priority=queue.priority if queue else None,
-                    concurrency_limit=queue.concurrency_limit if queue else None,
-                    schedule=", ".join(str(c) for c in crons if c) or None,
-                    triggers=sorted(
-                        event
-                        for automation in automations
-                        for event in getattr(automation.trigger, "expect", set())
-                    ),
-                    last_state=last[0].state_name if last else None,
-                    last_time=(last[0].start_time or last[0].expected_start_time) if last else None,
-                    next_run=upcoming[0].expected_start_time if upcoming else None,
-                )
-            )
-    return rows
+    with scheduler_api(project) as api:
+        tags = {"deployments": {"tags": {"all_": [resource_id(project)]}}}
+        deployed = {d["name"]: d for d in api.post("/deployments/filter", tags)}
+        queues = {q["name"]: q for q in api.post(f"/work_pools/{WORK_POOL}/queues/filter", {})}
+        return [
+            _status(api, name, deployed[name], queues)
+            if name in deployed
+            else FlowStatus(name=name, deployed=False)
+            for name in config.flows
+        ]
 
 
 def run_flow(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stratakit.errors import InvalidInputError, ModelNotFoundError
-from stratakit.registry.tracking_api import ModelVersion, TrackingAPI, TrackingServerError
+from stratakit.errors import InvalidInputError, ModelNotFoundError, TrackingServerError
+from stratakit.registry.tracking_api import ModelVersion, TrackingAPI
 
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9][\w.\-]*)(?:@(?P<alias>[\w\-]+)|/(?P<version>\d+))?$")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from stratakit.errors import RegistryReadError
+from stratakit.errors import RegistryReadError, TrackingServerError
 
 #: The scheme of artifacts the tracking server proxies (``--serve-artifacts``).
 PROXIED_SCHEME = "mlflow-artifacts:"
@@ -44,22 +44,6 @@ class RegisteredModel:
     name: str
     aliases: dict[str, str]
     tags: dict[str, str] = field(default_factory=dict)
-
-
-class TrackingServerError(RegistryReadError):
-    """The server answered an error; ``code`` is MLflow's ``error_code``."""
-
-    def __init__(self, message: str, code: str, status: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-    @property
-    def not_found(self) -> bool:
-        """Whether the model, version, alias or run does not exist."""
-        return self.code == "RESOURCE_DOES_NOT_EXIST" or (
-            self.code == "INVALID_PARAMETER_VALUE" and "not found" in str(self).lower()
-        )
 
 
 def _tags(raw: Any) -> dict[str, str]:
