@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from types import TracebackType
 
 import httpx
@@ -60,3 +62,15 @@ def require_healthy(service: str, url: str, health_url: str) -> None:
     raise StackNotRunningError(
         f"The {service} at {url} does not answer; start it with `strata stack up`."
     )
+
+
+def wait_until_answering(urls: Iterable[str], timeout: float) -> str | None:
+    """Wait until every URL answers (below 500); returns the first that never did, if any."""
+    deadline = time.monotonic() + timeout
+    with HealthProbe(timeout=2.0) as probe:
+        for url in urls:
+            while not probe(url):
+                if time.monotonic() > deadline:
+                    return url
+                time.sleep(0.25)
+    return None

@@ -12,33 +12,16 @@ import contextlib
 import os
 import sqlite3
 import sys
-import time
 from pathlib import Path
-
-import httpx
 
 from stratakit.contract import child_environment
 from stratakit.project import Project
 from stratakit.stack.context import contract_for, load_context
+from stratakit.stack.health import wait_until_answering
 from stratakit.stack.processes import MARKER_VARIABLE, find_marked, service_marker, terminate
 from stratakit.stack.services import get_service
 
 DEPENDENCY_TIMEOUT_SECONDS = 120.0
-
-
-def _wait_for(urls: tuple[str, ...]) -> None:
-    deadline = time.monotonic() + DEPENDENCY_TIMEOUT_SECONDS
-    for url in urls:
-        while True:
-            try:
-                if httpx.get(url, timeout=2.0).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                print(f"strata: gave up waiting for {url}", file=sys.stderr, flush=True)
-                raise SystemExit(1)
-            time.sleep(0.25)
 
 
 def _check_sqlite(path: Path) -> None:
@@ -72,7 +55,10 @@ def main(argv: list[str]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     for database in spec.sqlite_files:
         _check_sqlite(database)
-    _wait_for(spec.wait_for)
+    missing = wait_until_answering(spec.wait_for, DEPENDENCY_TIMEOUT_SECONDS)
+    if missing:
+        print(f"strata: gave up waiting for {missing}", file=sys.stderr, flush=True)
+        raise SystemExit(1)
     env = child_environment(
         contract_for(ctx), {**spec.environment, MARKER_VARIABLE: marker, "PYTHONUNBUFFERED": "1"}
     )

@@ -67,10 +67,12 @@ def build_worker(ctx: StackContext) -> ServiceSpec:
         name=WORKER_NAME,
         title=f"scheduler worker (pool '{WORK_POOL}')",
         port=port,
+        # Imports Prefect's worker while the server starts, then waits for the server.
         command=(
             ctx.python,
             "-m",
-            "prefect",
+            "stratakit.stack.prefect_worker",
+            f"{ctx.endpoint(NAME)}/api/health",
             "worker",
             "start",
             "--pool",
@@ -91,7 +93,6 @@ def build_worker(ctx: StackContext) -> ServiceSpec:
         },
         url=endpoint,
         health_url=f"{endpoint}/health",
-        wait_for=(f"{ctx.endpoint(NAME)}/api/health",),
         # Its port only answers health checks: nobody opens it, so nothing forwards it.
         forwarded=False,
     )

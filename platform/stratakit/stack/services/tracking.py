@@ -1,4 +1,4 @@
-"""Tracking and model registry: a lean MLflow server (one worker, no job runner).
+"""Tracking and model registry: a lean MLflow server (one process, one worker, no job runner).
 
 Runs on SQLite under ``.strata/data/mlflow`` and proxies artifacts to the project's bucket,
 so clients need only ``MLFLOW_TRACKING_URI``.
@@ -28,8 +28,7 @@ def build(ctx: StackContext) -> ServiceSpec:
         command=(
             ctx.python,
             "-m",
-            "mlflow",
-            "server",
+            "stratakit.stack.mlflow_server",  # `mlflow server`, in one process
             "--backend-store-uri",
             f"sqlite:///{folder / 'mlflow.db'}",
             "--serve-artifacts",
