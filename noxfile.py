@@ -59,11 +59,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Stack start, recovery, memory; `strata new` to green tests; gateway vs mlflow serve;
-    online features in the gateway; data push to the retrained version served."""
+    """Stack start, recovery, memory; first model and command latency; `strata new` to green
+    tests; gateway vs mlflow serve; online features; data push to the retrained version served."""
     sync(session, "test")
     rounds = os.environ.get("STRATA_BENCH_ROUNDS", "5")
     session.run("python", "benchmarks/stack_start.py", "--rounds", rounds, *session.posargs)
+    session.run("python", "benchmarks/first_model.py", "--rounds", rounds)
     session.run("python", "benchmarks/template_new.py", "--rounds", str(min(int(rounds), 3)))
     session.run("python", "benchmarks/serving.py", "--rounds", str(min(int(rounds), 3)))
     session.run("python", "benchmarks/online_features.py", "--rounds", str(min(int(rounds), 3)))
