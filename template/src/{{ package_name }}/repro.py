@@ -31,12 +31,9 @@ def stage_of(command: str) -> str | None:
         words = shlex.split(command)
     except ValueError:
         return None
-    if len(words) == 4 and Path(words[0]).name.startswith("python") and words[1:3] == [
-        "-m",
-        PIPELINE_MODULE,
-    ]:
-        return words[3]
-    return None
+    if len(words) != 4 or not Path(words[0]).name.startswith("python"):
+        return None
+    return words[3] if words[1:3] == ["-m", PIPELINE_MODULE] else None
 
 
 def _in_process(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,7 +47,6 @@ def _in_process(original: Callable[..., Any]) -> Callable[..., Any]:
         name = stage_of(cmd)
         if name not in pipeline.STAGES:
             return original(executable, cmd, **kwargs)
-        print(f"> {cmd}", flush=True)
         try:
             settings = load_settings(Path(kwargs.get("cwd") or PROJECT_ROOT), kwargs.get("env"))
             print(pipeline.STAGES[name](settings), flush=True)
@@ -88,7 +84,8 @@ def reproduce(
     """``dvc repro [TARGETS]`` with in-process stages; returns the stages that ran."""
     from dvc.repo import Repo
 
-    with Repo(str(root)) as repo, stages_in_process():
+    # DVC reads targets (and its default, dvc.yaml) relative to the working directory.
+    with contextlib.chdir(root), Repo(str(root)) as repo, stages_in_process():
         ran = repo.reproduce(targets=list(targets) or None, single_item=single_item)
     return [stage.addressing for stage in ran]
 
