@@ -22,7 +22,7 @@ features_app = typer.Typer(
 
 def _entries(project: Project) -> list[FeatureViewEntry]:
     from stratakit.features.catalog import catalog
-    from stratakit.registry.client import tracking_client
+    from stratakit.registry.connection import tracking_client
     from stratakit.stack.context import project_contract
 
     contract = project_contract(project)

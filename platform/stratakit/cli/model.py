@@ -34,11 +34,11 @@ Reason = Annotated[str, typer.Option("--reason", "-m", help="Why (recorded on th
 def model_list(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
     """Registered models: latest version, aliases, owner."""
     from stratakit.registry.catalog import list_models
-    from stratakit.registry.client import tracking_client
+    from stratakit.registry.connection import tracking_client
 
     check_format(fmt)
-    with tracking_client(find_project(project_dir)) as client:
-        rows = list_models(client)
+    with tracking_client(find_project(project_dir)) as api:
+        rows = list_models(api)
     if fmt == "json":
         print_json([dataclasses.asdict(row) for row in rows])
         return
@@ -95,12 +95,12 @@ def model_describe(
 ) -> None:
     """Who owns a version, which binary, features, code, data and run produced it."""
     from stratakit.registry.catalog import describe
-    from stratakit.registry.client import tracking_client
+    from stratakit.registry.connection import tracking_client
 
     check_format(fmt)
     model_ref = ModelRef.parse(ref)
-    with tracking_client(find_project(project_dir)) as client:
-        info = describe(client, model_ref)
+    with tracking_client(find_project(project_dir)) as api:
+        info = describe(api, model_ref)
     if fmt == "json":
         print_json(dataclasses.asdict(info) | {"questions": dict(REQUIRED)})
     else:
@@ -118,7 +118,7 @@ def model_verify(
 ) -> None:
     """Re-check the lineage: artifact digest, commit, DVC inputs, tags (exit 1 on mismatch)."""
     from stratakit.registry.catalog import describe
-    from stratakit.registry.client import deployed_version, tracking_client
+    from stratakit.registry.connection import deployed_version, tracking_client
     from stratakit.registry.verify import download_version, verify
 
     check_format(fmt)
@@ -156,13 +156,13 @@ def model_promote(
 ) -> None:
     """Move an alias to a version if it passes the project's quality gate."""
     from stratakit.registry.aliases import actor, promote
-    from stratakit.registry.client import tracking_client
+    from stratakit.registry.connection import tracking_client
 
     project = find_project(project_dir)
     thresholds = project.settings.quality_gate
-    with tracking_client(project) as client:
+    with tracking_client(project) as api:
         move = promote(
-            client,
+            api,
             ModelRef(name, version=str(version)),
             to,
             thresholds,
@@ -184,9 +184,9 @@ def model_rollback(
 ) -> None:
     """Return an alias to the version it held before the last promotion."""
     from stratakit.registry.aliases import actor, rollback
-    from stratakit.registry.client import tracking_client
+    from stratakit.registry.connection import tracking_client
 
     project = find_project(project_dir)
-    with tracking_client(project) as client:
-        move = rollback(client, name, alias, reason=reason, actor=actor(project.root))
+    with tracking_client(project) as api:
+        move = rollback(api, name, alias, reason=reason, actor=actor(project.root))
     console.print(f"{move.name}@{move.alias}: v{move.previous} → v{move.version}")
