@@ -45,7 +45,7 @@ def main(argv: list[str]) -> None:
               file=sys.stderr)  # fmt: skip
         raise SystemExit(2)
     ctx = load_context(Project(root=Path(argv[0])))
-    spec = get_service(argv[1]).build(ctx)
+    spec = get_service(argv[1]).spec(ctx)
     marker = service_marker(ctx.state.project_id, spec.name)
     orphans = find_marked(ctx.state.project_id, spec.name, exclude=[os.getppid()])
     if orphans:

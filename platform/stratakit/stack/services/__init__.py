@@ -42,7 +42,7 @@ def get_service(name: str) -> ServiceDefinition:
 
 def build_specs(ctx: StackContext) -> list[ServiceSpec]:
     """The spec of every service for this project."""
-    return [definition.build(ctx) for definition in SERVICES.values()]
+    return [definition.spec(ctx) for definition in SERVICES.values()]
 
 
 __all__ = ["SERVICES", "ServiceDefinition", "ServiceSpec", "build_specs", "get_service"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,6 @@ class ServiceSpec:
     """Everything needed to run, reach, check and show one service of the stack."""
 
     name: str
-    title: str
     port: int
     command: tuple[str, ...]
     url: str
@@ -27,14 +26,23 @@ class ServiceSpec:
     wait_for: tuple[str, ...] = ()
     sqlite_files: tuple[Path, ...] = ()
     stop_wait_seconds: int = 10
+    title: str = ""
+    """What the service is, in a few words (filled in from its definition)."""
     forwarded: bool = True
     """Whether people open this port (a UI or an API), so dev containers forward it."""
 
 
 @dataclass(frozen=True)
 class ServiceDefinition:
-    """A registry entry: a service's name, default port and how to build its spec."""
+    """A registry entry: what a service is, whatever the project, and how to build its spec."""
 
     name: str
+    title: str
     default_port: int
     build: Callable[[StackContext], ServiceSpec]
+    forwarded: bool = True
+    """Whether people open this port (a UI or an API), so dev containers forward it."""
+
+    def spec(self, ctx: StackContext) -> ServiceSpec:
+        """The service's spec for this project, carrying the definition's title and flag."""
+        return replace(self.build(ctx), title=self.title, forwarded=self.forwarded)

@@ -25,7 +25,6 @@ def build(ctx: StackContext) -> ServiceSpec:
     endpoint = ctx.endpoint(NAME)
     return ServiceSpec(
         name=NAME,
-        title="model serving gateway",
         port=port,
         command=(ctx.python, "-m", "stratakit.gateway"),
         environment={
@@ -46,4 +45,6 @@ def build(ctx: StackContext) -> ServiceSpec:
     )
 
 
-SERVICE = ServiceDefinition(name=NAME, default_port=8080, build=build)
+SERVICE = ServiceDefinition(
+    name=NAME, title="model serving gateway", default_port=8080, build=build
+)

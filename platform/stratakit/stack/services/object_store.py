@@ -20,7 +20,6 @@ def build(ctx: StackContext) -> ServiceSpec:
     endpoint = ctx.endpoint(NAME)
     return ServiceSpec(
         name=NAME,
-        title="object store (S3)",
         port=port,
         command=(
             ctx.kit_executable("rclone"),
@@ -58,4 +57,4 @@ def build(ctx: StackContext) -> ServiceSpec:
     )
 
 
-SERVICE = ServiceDefinition(name=NAME, default_port=9000, build=build)
+SERVICE = ServiceDefinition(name=NAME, title="object store (S3)", default_port=9000, build=build)

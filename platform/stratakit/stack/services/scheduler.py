@@ -27,7 +27,6 @@ def build_server(ctx: StackContext) -> ServiceSpec:
     endpoint = ctx.endpoint(NAME)
     return ServiceSpec(
         name=NAME,
-        title="scheduler (Prefect server)",
         port=port,
         command=(
             ctx.python,
@@ -65,7 +64,6 @@ def build_worker(ctx: StackContext) -> ServiceSpec:
     endpoint = ctx.endpoint(WORKER_NAME)
     return ServiceSpec(
         name=WORKER_NAME,
-        title=f"scheduler worker (pool '{WORK_POOL}')",
         port=port,
         # Imports Prefect's worker while the server starts, then waits for the server.
         command=(
@@ -93,10 +91,17 @@ def build_worker(ctx: StackContext) -> ServiceSpec:
         },
         url=endpoint,
         health_url=f"{endpoint}/health",
-        # Its port only answers health checks: nobody opens it, so nothing forwards it.
-        forwarded=False,
     )
 
 
-SERVER = ServiceDefinition(name=NAME, default_port=4200, build=build_server)
-WORKER = ServiceDefinition(name=WORKER_NAME, default_port=4201, build=build_worker)
+SERVER = ServiceDefinition(
+    name=NAME, title="scheduler (Prefect server)", default_port=4200, build=build_server
+)
+# The worker's port only answers health checks: nobody opens it, so nothing forwards it.
+WORKER = ServiceDefinition(
+    name=WORKER_NAME,
+    title=f"scheduler worker (pool '{WORK_POOL}')",
+    default_port=4201,
+    build=build_worker,
+    forwarded=False,
+)

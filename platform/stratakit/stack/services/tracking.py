@@ -23,7 +23,6 @@ def build(ctx: StackContext) -> ServiceSpec:
     endpoint = ctx.endpoint(NAME)
     return ServiceSpec(
         name=NAME,
-        title="tracking + model registry (MLflow)",
         port=port,
         command=(
             ctx.python,
@@ -50,4 +49,6 @@ def build(ctx: StackContext) -> ServiceSpec:
     )
 
 
-SERVICE = ServiceDefinition(name=NAME, default_port=5000, build=build)
+SERVICE = ServiceDefinition(
+    name=NAME, title="tracking + model registry (MLflow)", default_port=5000, build=build
+)
