@@ -36,11 +36,12 @@ class TemplateSource:
     def locate(cls) -> TemplateSource:
         """The running kit's template: its source checkout, else the copy in the wheel.
 
-        A project made from a checkout installs the kit from that folder; one made from an
-        installed wheel installs it from the package index, pinned to the same version.
+        A project made from a checkout carries the kit as a wheel built from it (under
+        ``vendor/``), so it installs anywhere the project goes; one made from an installed
+        wheel installs the kit from the package index, pinned to the same version.
         """
         if (_CHECKOUT / "copier.yml").is_file() and (_CHECKOUT / "template").is_dir():
-            return cls(path=_CHECKOUT, kit_source=str(_CHECKOUT))
+            return cls(path=_CHECKOUT, kit_source="vendored")
         if (_BUNDLED / "copier.yml").is_file():
             return cls(path=_BUNDLED, kit_source="index")
         raise TemplateError(

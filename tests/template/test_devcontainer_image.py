@@ -43,6 +43,14 @@ def arg_default(text: str, name: str) -> str:
     return match[1]
 
 
+def resolve(text: str, image: str) -> str:
+    """``${ARG} AS stage`` with the ARG's default in place."""
+    name, _, stage = image.partition(" AS ")
+    if name.startswith("${"):
+        name = arg_default(text, name[2:-1])
+    return f"{name} AS {stage}" if stage else name
+
+
 def test_hadolint_finds_nothing_at_any_level() -> None:
     assert hadolint(DOCKERFILE) == []
 
@@ -71,8 +79,8 @@ def test_one_recipe_selects_cuda_or_cpu_by_build_argument() -> None:
     text = DOCKERFILE.read_text()
     froms = [args for name, args in instructions(text) if name == "FROM"]
     assert "base-${VARIANT} AS devcontainer" in froms
-    cuda = next(args for args in froms if args.endswith(" AS base-cuda"))
-    cpu = next(args for args in froms if args.endswith(" AS base-cpu"))
+    cuda = resolve(text, next(args for args in froms if args.endswith(" AS base-cuda")))
+    cpu = resolve(text, next(args for args in froms if args.endswith(" AS base-cpu")))
     # CUDA's *base* flavour: the framework wheels bring cuBLAS/cuDNN, so nothing twice.
     assert cuda.startswith("nvidia/cuda:") and "-base-" in cuda
     assert not re.search(r"-(runtime|devel|cudnn)", cuda)

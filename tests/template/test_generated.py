@@ -1,18 +1,21 @@
 """Generated projects install from their lock, pass their own checks, and run the pipeline.
 
-Slow: each project is generated with its tasks (uv lock, uv sync, DVC, git), then its own
-nox sessions and pre-commit hooks run, and the default project runs its DVC pipeline
-against a real stack started with its own `uv run strata stack up`.
+Slow: each project is generated with its tasks (kit wheel, uv lock, uv sync, DVC, git).
+The default one comes from plain `copier copy` of a git clone of the kit, which is then
+removed; its CI jobs run step by step in a fresh clone elsewhere, and it runs its DVC
+pipeline, flows and serving against a real stack started with `uv run strata stack up`.
+The other answer sets (Python 3.12 and 3.13, W&B alone and both trackers, GitLab CI, no
+notebooks) run their own checks and pipeline too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import shutil
 import subprocess
-import sys
 import time
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,18 @@ import yaml
 from stratakit.project import Project
 from stratakit.stack.ports import is_port_free
 
+from ..helpers.ci_jobs import GITHUB_CONTEXT, JobRun, run_github_job, run_gitlab_job
 from ..helpers.stacks import shut_down
-from ..helpers.templates import NON_DEFAULT, interpreter, tool
+from ..helpers.templates import (
+    KIT_ROOT,
+    MATRIX,
+    NON_DEFAULT,
+    generate,
+    interpreter,
+    kit_snapshot,
+    tool,
+    user_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -58,18 +71,7 @@ LINEAGE_KEYS = (
 
 def project_env(python: str | None = None) -> dict[str, str]:
     """The environment a user's shell would have: no kit virtualenv, a git identity."""
-    hidden = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
-    env = {k: v for k, v in os.environ.items() if k not in hidden}
-    env.update(
-        UV_PYTHON_DOWNLOADS="never",
-        GIT_AUTHOR_NAME="Kit Test",
-        GIT_AUTHOR_EMAIL="kit@example.com",
-        GIT_COMMITTER_NAME="Kit Test",
-        GIT_COMMITTER_EMAIL="kit@example.com",
-    )
-    if python:
-        env["UV_PYTHON"] = python
-    return env
+    return user_env(python)
 
 
 def in_project(
@@ -87,16 +89,6 @@ def in_project(
     return done
 
 
-def generate(parent: Path, data: Mapping[str, Any], env: Mapping[str, str]) -> Path:
-    """`strata new` exactly as a user runs it (tasks included)."""
-    dest = parent / "project"
-    args = [sys.executable, "-m", "stratakit.cli", "new", str(dest), "--defaults"]
-    for key, value in data.items():
-        args += ["--data", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
-    in_project(parent, *args, env=env)
-    return dest
-
-
 def check_project(root: Path, env: Mapping[str, str]) -> None:
     """The project's own promises: fresh lock, clean tree, its nox sessions and hooks."""
     uv = tool("uv")
@@ -110,52 +102,164 @@ def check_project(root: Path, env: Mapping[str, str]) -> None:
     assert in_project(root, "git", "status", "--porcelain", env=env).stdout == ""
 
 
+def clone_elsewhere(root: Path, parent: Path, env: Mapping[str, str]) -> Path:
+    """A fresh clone of the project in a folder of another depth, as a colleague gets it."""
+    clone = parent / "elsewhere" / "deeper" / root.name
+    clone.parent.mkdir(parents=True)
+    in_project(parent, "git", "clone", "--quiet", str(root), str(clone), env=env)
+    return clone
+
+
+def pinned_uv() -> str:
+    """The uv version the kit pins (pyproject.toml's required-version)."""
+    table = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["uv"]
+    return str(table["required-version"]).removeprefix("==")
+
+
+def assert_job_ran(job: JobRun) -> None:
+    assert job.ok, job.report()
+
+
+def readme_blocks(section: str) -> list[str]:
+    """The ``bash`` blocks of one section of the kit's README, in order."""
+    text = (KIT_ROOT / "README.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n```", 1)[0] for block in body.split("```bash\n")[1:]]
+
+
+def run_block(block: str, cwd: Path, env: Mapping[str, str]) -> str:
+    """Commands as a user pastes them into a shell (stopping at the first that fails)."""
+    return in_project(cwd, "bash", "-e", "-c", block, env=env).stdout
+
+
 @pytest.fixture(scope="module")
 def default_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The README's "Starting a project", verbatim, with its plain-copier line: from a git
+    clone of the kit; then the kit's clone is removed (the project must not need it)."""
     env = project_env()
-    root = generate(tmp_path_factory.mktemp("default"), {"project_name": "Churn Forecast"}, env)
+    parent = tmp_path_factory.mktemp("default")
+    kit = kit_snapshot(parent / "stratakit")
+    with_strata, with_copier = readme_blocks("Starting a project")
+    run_block(with_copier, cwd=kit, env=env)
+    root = parent / "churn-forecast"
+    first, change_dir, *rest = with_strata.splitlines()
+    assert first.startswith("uv run strata new ../churn-forecast") and change_dir == (
+        "cd ../churn-forecast"
+    )
+    try:
+        run_block("\n".join(rest), cwd=root, env=env)
+    finally:
+        shut_down(Project(root=root))
+    shutil.rmtree(kit)
     return root, env
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(
+    default_project: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    root, env = default_project
+    return clone_elsewhere(root, tmp_path_factory.mktemp("clone"), env)
 
 
 ProjectAndEnv = tuple[Path, dict[str, str]]
 
 
-def test_default_project_passes_its_own_checks(default_project: ProjectAndEnv) -> None:
+def test_default_project_passes_its_own_checks(
+    default_project: ProjectAndEnv, fresh_clone: Path
+) -> None:
+    """Generated by plain copier, it runs its CI's check job green in a fresh clone elsewhere."""
     root, env = default_project
-    check_project(root, env)
     answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
-    assert answers["tracking"] == "mlflow"
+    assert answers["tracking"] == "mlflow" and answers["kit_source"] == "vendored"
     assert (root / "data" / "raw" / "customers.csv.dvc").is_file()
     assert (root / ".git" / "hooks" / "pre-commit").is_file()
-    # The project runs this checkout's kit, not a build uv cached from older sources.
+    # The README's steps committed the pipeline's results; `strata update` changed nothing.
+    assert in_project(root, "git", "status", "--porcelain", env=env).stdout == ""
+    log = in_project(root, "git", "log", "--format=%s", env=env).stdout.splitlines()
+    assert log == ["First pipeline run", "Start Churn Forecast from the StrataKit template"]
+    # The project runs this checkout's kit (its vendored wheel), not an older build.
     installed = in_project(
         root, str(root / ".venv" / "bin" / "python"), "-c",
         "import pathlib, stratakit; print(pathlib.Path(stratakit.__file__).parent)", env=env,
     ).stdout.strip()  # fmt: skip
-    kit = Path(__file__).resolve().parents[2] / "platform" / "stratakit"
+    kit = KIT_ROOT / "platform" / "stratakit"
     for module in sorted(kit.rglob("*.py")):
         relative = module.relative_to(kit)
         assert (Path(installed) / relative).read_bytes() == module.read_bytes(), relative
 
+    workflow = fresh_clone / ".github" / "workflows" / "ci.yml"
+    assert_job_ran(run_github_job(workflow, "checks", fresh_clone, env, pinned_uv()))
+    uv = tool("uv")
+    in_project(fresh_clone, uv, "run", "--locked", "pre-commit", "run", "--all-files", env=env)
+    # Formatters and fixers had nothing to change.
+    assert in_project(fresh_clone, "git", "status", "--porcelain", env=env).stdout == ""
+
+
+def test_the_ci_pipeline_job_runs_in_a_fresh_clone(
+    default_project: ProjectAndEnv, fresh_clone: Path
+) -> None:
+    """The workflow's pipeline job, step by step: stack, data, pipeline, push, stack down."""
+    _, env = default_project
+    workflow = fresh_clone / ".github" / "workflows" / "ci.yml"
+    try:
+        job = run_github_job(workflow, "pipeline", fresh_clone, env, pinned_uv())
+    finally:
+        shut_down(Project(root=fresh_clone))  # the job stops its stack; make sure
+    assert_job_ran(job)
+    ran = {step.name: step.output for step in job.steps}
+    assert any("registered churn_forecast version 1" in out for out in ran.values()), ran
+    record = json.loads((fresh_clone / "models" / "run.json").read_text())
+    assert record["pipeline_run"] == f"strata_pipeline_run:{GITHUB_CONTEXT['github.run_id']}"
+    assert (fresh_clone / "dvc.lock").is_file()
+
 
 def test_non_default_project_passes_its_own_checks(tmp_path: Path) -> None:
+    """Python 3.12, W&B only, GitLab CI, no notebooks: its GitLab jobs run in a fresh clone."""
     python = interpreter(NON_DEFAULT["python_version"])
-    if python is None:
-        pytest.skip(f"no Python {NON_DEFAULT['python_version']} on this machine to build with")
+    assert python, f"no Python {NON_DEFAULT['python_version']} here: install it with pyenv"
     env = project_env(python)
     root = generate(tmp_path, NON_DEFAULT, env)
-    check_project(root, env)
-    version = in_project(root, tool("uv"), "run", "--locked", "python", "--version", env=env)
-    assert version.stdout.startswith(f"Python {NON_DEFAULT['python_version']}")
     assert (root / ".gitlab-ci.yml").is_file()
     assert not (root / "notebooks").exists()
+    clone = clone_elsewhere(root, tmp_path, env)
+    pipeline = clone / ".gitlab-ci.yml"
+    assert_job_ran(run_gitlab_job(pipeline, "checks", clone, env))
+    version = in_project(clone, tool("uv"), "run", "--locked", "python", "--version", env=env)
+    assert version.stdout.startswith(f"Python {NON_DEFAULT['python_version']}")
+    try:
+        assert_job_ran(run_gitlab_job(pipeline, "pipeline", clone, env))
+    finally:
+        shut_down(Project(root=clone))
 
-    # W&B-only tracking needs no stack: the pipeline runs and W&B records it offline.
-    in_project(root, tool("uv"), "run", "--locked", "dvc", "repro", env=env)
-    assert json.loads((root / "metrics" / "metrics.json").read_text())["roc_auc"] > 0.7
-    runs = sorted((root / "wandb").glob("offline-run-*"))
-    assert len(runs) == 2, runs  # train, then evaluate resuming the same run id
+    # W&B recorded the pipeline offline (no API key): train, then evaluate resuming the run.
+    assert json.loads((clone / "metrics" / "metrics.json").read_text())["roc_auc"] > 0.7
+    runs = sorted((clone / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2, runs
     assert runs[0].name.rsplit("-", 1)[1] == runs[1].name.rsplit("-", 1)[1]
+
+
+def test_both_trackers_on_python_3_13_record_one_pipeline_run(tmp_path: Path) -> None:
+    """MLflow and W&B (offline) in one run, on Python 3.13, no CI files: checks, pipeline."""
+    answers = MATRIX["both-trackers"]
+    python = interpreter(answers["python_version"])
+    assert python, f"no Python {answers['python_version']} here: install it with pyenv"
+    env = project_env(python)
+    root = generate(tmp_path, answers, env)
+    check_project(root, env)
+    assert not (root / ".github").exists() and not (root / ".gitlab-ci.yml").exists()
+    uv = tool("uv")
+    try:
+        in_project(root, uv, "run", "--locked", "strata", "stack", "up", env=env)
+        out = in_project(root, uv, "run", "--locked", "nox", "-s", "pipeline", env=env).stdout
+    finally:
+        in_project(root, uv, "run", "--locked", "strata", "stack", "down", env=env)
+        shut_down(Project(root=root))
+    assert "registered demand_planner version 1" in out, out[-3000:]
+    runs = sorted((root / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2, runs  # train, then evaluate resuming the same W&B run
+    record = json.loads((root / "models" / "run.json").read_text())
+    assert set(record["trackers"]) == {"mlflow", "wandb"}
 
 
 @pytest.fixture
@@ -183,15 +287,13 @@ def md5(path: Path) -> str:
 def test_pipeline_tracks_registers_and_versions_data(
     default_project: tuple[Path, dict[str, str]], project_stack: dict[str, str], tmp_path: Path
 ) -> None:
+    """After the README's steps (pipeline run, pushed, committed, stack stopped) the
+    restarted stack still holds everything, and every lineage answer checks out."""
     root, env = default_project
     uv = tool("uv")
     assert project_stack["STRATA_BUCKET"] == "churn-forecast-data"
-    in_project(root, uv, "run", "--locked", "nox", "-s", "pipeline", env=env)
     metrics = json.loads((root / "metrics" / "metrics.json").read_text())
     assert metrics["roc_auc"] > 0.7, metrics
-    in_project(root, uv, "run", "--locked", "--env-file", ".env", "dvc", "push", env=env)
-    in_project(root, "git", "add", "--all", env=env)
-    in_project(root, "git", "commit", "--quiet", "--no-verify", "-m", "pipeline run", env=env)
 
     # The exploration notebook runs and reads the run back from the tracking server.
     in_project(root, uv, "run", "--locked", "nox", "-s", "notebooks", env=env)

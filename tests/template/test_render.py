@@ -14,7 +14,7 @@ import yaml
 from stratakit import __version__
 from stratakit.project import Project
 
-from ..helpers.templates import run, tool
+from ..helpers.templates import KIT_ROOT, run, tool
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}")
 
@@ -144,3 +144,34 @@ def test_answers_file_records_every_public_answer(rendered: Any) -> None:
     for key in ("project_name", "package_name", "owner_team", "tracking", "ci", "kit_source"):
         assert key in answers
     assert "stdlib_modules" not in answers  # hidden helper lists are not recorded
+
+
+def test_uv_is_one_pinned_version_everywhere(rendered: Any) -> None:
+    """The kit, its scripts, the project, its CI and its dev container run the same uv."""
+    root, answers = rendered
+    kit = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["uv"]
+    pinned = kit["required-version"].removeprefix("==")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), kit["required-version"]
+    assert f'UV_VERSION="{pinned}"' in (KIT_ROOT / "scripts" / "ensure-uv.sh").read_text()
+    project = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["uv"]
+    assert project["required-version"] == f"=={pinned}"
+    dockerfile = (root / ".devcontainer" / "Dockerfile").read_text()
+    assert f"ghcr.io/astral-sh/uv:{pinned}\n" in dockerfile
+    if answers["ci"] == "github":
+        workflow = yaml.safe_load((root / ".github" / "workflows" / "ci.yml").read_text())
+        setups = [
+            step["with"]["version"]
+            for job in workflow["jobs"].values()
+            for step in job["steps"]
+            if str(step.get("uses", "")).startswith("astral-sh/setup-uv")
+        ]
+        assert setups and set(setups) == {pinned}
+    if answers["ci"] == "gitlab":
+        assert f'pip install --quiet "uv=={pinned}"' in (root / ".gitlab-ci.yml").read_text()
+
+
+def test_the_kit_is_vendored_by_default_and_locked_by_path(rendered: Any) -> None:
+    root, answers = rendered
+    assert answers["kit_source"] == "vendored"
+    sources = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["uv"]["sources"]
+    assert sources["stratakit"] == {"path": f"vendor/stratakit-{__version__}-py3-none-any.whl"}

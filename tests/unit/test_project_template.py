@@ -27,7 +27,7 @@ def test_a_checkout_generates_from_itself_and_installs_the_kit_from_itself() -> 
     source = TemplateSource.locate()
     assert source.path == KIT_ROOT
     assert (source.path / "copier.yml").is_file()
-    assert source.kit_source == str(KIT_ROOT)
+    assert source.kit_source == "vendored"
 
 
 def test_only_the_public_questions_are_offered(template: Path) -> None:
