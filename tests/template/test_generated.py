@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -139,6 +140,10 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
     env = project_env()
     parent = tmp_path_factory.mktemp("default")
     kit = kit_snapshot(parent / "stratakit")
+    tools = parent / "bin"  # copier on PATH, as `uv tool install copier` or pipx put it
+    tools.mkdir()
+    (tools / "copier").symlink_to(tool("copier"))
+    env["PATH"] = f"{tools}{os.pathsep}{env['PATH']}"
     with_strata, with_copier = readme_blocks("Starting a project")
     run_block(with_copier, cwd=kit, env=env)
     root = parent / "churn-forecast"
@@ -563,7 +568,6 @@ def test_dev_container_lifecycle_from_a_clean_checkout(
 ) -> None:
     """What the container runs after it is created and started, in order, on this machine."""
     root, env = default_project
-    # Same depth as the generated project, so the kit's relative path source still resolves.
     clone = tmp_path / "project"
     in_project(tmp_path, "git", "clone", "--quiet", str(root), str(clone), env=env)
     assert not (clone / ".venv").exists()
