@@ -45,7 +45,7 @@ def typecheck(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """Unit tests of the package: no servers, no generated projects, under two minutes."""
     sync(session, "test")
-    session.run("pytest", "tests/unit", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "0"})
+    session.run("pytest", "tests/unit", *session.posargs)
 
 
 @nox.session
@@ -54,7 +54,7 @@ def tests(session: nox.Session) -> None:
     the time per module and the ten slowest tests."""
     sync(session, "test")
     args = session.posargs or ["--durations=10"]
-    session.run("pytest", *args, env={"PYTHONDONTWRITEBYTECODE": "0"})
+    session.run("pytest", *args)
 
 
 @nox.session(default=False)

@@ -117,8 +117,9 @@ def interpreter(version: str) -> str | None:
 
 def user_env(python: str | None = None) -> dict[str, str]:
     """The environment of a user's shell: no kit virtualenv, a git identity, no downloads of
-    Python (``python`` picks the interpreter, e.g. one of pyenv's)."""
-    hidden = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    Python (``python`` picks the interpreter, e.g. one of pyenv's), and Python free to write
+    its bytecode cache, as on a workstation (this machine forbids it by default)."""
+    hidden = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONDONTWRITEBYTECODE"}
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(
         UV_PYTHON_DOWNLOADS="never",
