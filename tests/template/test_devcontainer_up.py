@@ -73,11 +73,13 @@ def pinned_uv() -> str:
     return str(table["required-version"]).removeprefix("==")
 
 
-def test_config(config: dict[str, Any], bases: Any, volume: str) -> dict[str, Any]:
+def container_config(config: dict[str, Any], bases: Any, volume: str) -> dict[str, Any]:
     """The project's configuration with what this machine needs, and nothing else changed:
     stand-in bases (no registry), the stack's ports published for the relay, a cache volume
     of this test's own, and the host's CA bundle where a TLS-inspecting proxy needs it."""
-    build = dict(config["build"])
+    build = dict(config["build"])  # read from .devcontainer/strata-test/: one folder down
+    build["dockerfile"] = f"../{build['dockerfile']}"
+    build["context"] = f"{build['context']}/.." if build["context"] != "." else ".."
     build["args"] = {**build["args"], "UV_IMAGE": bases.uv, "CPU_BASE": bases.debian,
                      "CUDA_BASE": bases.debian}  # fmt: skip
     publish = [f"--publish=127.0.0.1::{port + OFFSET}" for port in HEALTH]
@@ -125,8 +127,10 @@ def test_the_cpu_dev_container_starts_and_its_stack_answers_on_forwarded_ports(
     run_id = uuid.uuid4().hex[:8]
     volume = f"strata-uv-cache-test-{run_id}"
     with engine(tmp_path / "dockerd.log"), offline_bases(tmp_path, pinned_uv()) as bases:
-        test_file = checkout / ".devcontainer" / "devcontainer.test.json"
-        test_file.write_text(json.dumps(test_config(config, bases, volume), indent=2))
+        # A second configuration, as the spec allows (.devcontainer/NAME/devcontainer.json).
+        test_file = checkout / ".devcontainer" / "strata-test" / "devcontainer.json"
+        test_file.parent.mkdir()
+        test_file.write_text(json.dumps(container_config(config, bases, volume), indent=2))
         container = ""
         try:
             up = subprocess.run(

@@ -2,7 +2,7 @@
 
 Slow: the project is generated (tasks included) from the kit as it was at an earlier commit
 of this repository, edited and committed, then updated to the kit as it is now; the update
-switches it to the vendored kit, and the updated project passes its own checks.
+switches it to the vendored kit, and the updated project installs and runs.
 """
 
 from __future__ import annotations
@@ -80,8 +80,10 @@ def test_update_from_an_earlier_kit_commit_keeps_edits_and_vendors_the_kit(
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--no-verify", "-m", "update the kit")
 
-    # The earlier kit's checkout is gone; the project installs from its vendored wheel.
+    # The earlier kit's checkout is gone; the project installs from its vendored wheel, and
+    # the updated code runs (the pipeline's smoke test imports every stage).
     git(kit, "worktree", "remove", "--force", str(old_kit))
     run([uv, "lock", "--check"], cwd=project, env=env)
     run([uv, "sync", "--locked"], cwd=project, env=env)
-    run([uv, "run", "--locked", "nox", "-s", "lint", "typecheck", "tests"], cwd=project, env=env)
+    run([uv, "run", "--locked", "--no-sync", "pytest", "-q", "tests/test_pipeline.py"],
+        cwd=project, env=env)  # fmt: skip
