@@ -34,6 +34,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_flows.py",
 )
 _MODULE_SECONDS: dict[str, float] = defaultdict(float)
+_INSTALLED = guard.installed()
 
 
 @pytest.fixture
@@ -56,6 +57,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _MODULE_SECONDS[report.nodeid.split("::")[0]] += report.duration
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    changed = guard.environment_changes(_INSTALLED)
+    if changed:
+        session.config.get_terminal_writer().line(f"ERROR: {changed}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -75,11 +75,12 @@ def run(
     timeout: float = 900,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure (unless ``check`` is false), fail the test with its output."""
+    """Run a command (with exactly ``env`` when given, else this process's environment); on
+    failure (unless ``check`` is false), fail the test with its output."""
     done = subprocess.run(
         [str(a) for a in args],
         cwd=cwd,
-        env=None if env is None else {**os.environ, **env},
+        env=None if env is None else dict(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -119,7 +120,8 @@ def user_env(python: str | None = None) -> dict[str, str]:
     """The environment of a user's shell: no kit virtualenv, a git identity, no downloads of
     Python (``python`` picks the interpreter, e.g. one of pyenv's), and Python free to write
     its bytecode cache, as on a workstation (this machine forbids it by default)."""
-    hidden = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONDONTWRITEBYTECODE"}
+    # The kit's test session (nox) selects its own environment through these.
+    hidden = {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON", "PYTHONDONTWRITEBYTECODE"}
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     env.update(
         UV_PYTHON_DOWNLOADS="never",

@@ -51,10 +51,14 @@ class RegisteredModel:
 
 
 def _user_env() -> dict[str, str]:
-    """The environment of a user's shell in the project (not the kit's virtualenv)."""
+    """The environment of a user's shell in the project.
+
+    Not the environment the kit's caller selected: its virtualenv, or a nox session's
+    ``UV_PROJECT_ENVIRONMENT`` and ``UV_PYTHON``.
+    """
     env = process_environment()
-    env.pop("VIRTUAL_ENV", None)
-    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    for key in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON"):
+        env.pop(key, None)
     return env
 
 
