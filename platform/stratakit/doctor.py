@@ -93,6 +93,30 @@ def check_docker() -> CheckResult:
     )
 
 
+def check_compose(docker: CheckResult) -> CheckResult:
+    """The Compose v2 CLI, and whether the compose profile can run here."""
+    from stratakit.errors import ContainerEngineError
+    from stratakit.stack.compose.engine import compose_command
+
+    try:
+        command = compose_command()
+    except ContainerEngineError as exc:
+        return CheckResult(
+            "compose", "info", "no Docker Compose v2: the compose profile cannot run", str(exc)
+        )
+    version = _version_of([*command, "version", "--short"]) or "?"
+    if docker.severity != "ok":
+        return CheckResult(
+            "compose",
+            "info",
+            f"Compose {version}, but no engine answers: the compose profile cannot run",
+            "start a Docker engine, then `strata stack up --profile compose`",
+        )
+    return CheckResult(
+        "compose", "ok", f"Compose {version}: `strata stack up --profile compose` can run"
+    )
+
+
 def check_gpus() -> CheckResult:
     """NVIDIA GPUs (nvidia-smi) and CDI specs for container runtimes."""
     cdi = sorted(str(p) for d in CDI_DIRS if d.is_dir() for p in d.glob("*.*"))
@@ -200,6 +224,8 @@ def run_checks(project: Project | None) -> list[CheckResult]:
         check_cpu_memory,
     ]
     results = [probe() for probe in probes]
+    docker = next(result for result in results if result.name == "docker")
+    results.insert(results.index(docker) + 1, check_compose(docker))
     results.append(check_disk(project.state_dir if project else Path(tempfile.gettempdir())))
     if project is not None:
         results.extend(check_stack(project))

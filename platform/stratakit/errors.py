@@ -80,6 +80,10 @@ class StackStartError(StrataError):
         self.log_tail = log_tail
 
 
+class ContainerEngineError(StrataError):
+    """The compose profile needs a Docker engine, the Compose CLI or an image it lacks."""
+
+
 # -- the model registry, pipelines and the demo ------------------------------------------
 
 

@@ -10,17 +10,22 @@ is removed by ID afterwards. When no engine can be had, the test fails with the 
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 
 #: Debian packages the dev container recipe installs, so the stand-in has them already.
@@ -62,30 +67,62 @@ def _apt_install(*packages: str) -> None:
         pytest.fail(f"apt-get install {' '.join(packages)} failed:\n{done.stderr[-3000:]}")
 
 
+#: Shared by every test process (xdist workers): who uses the engine, and the dockerd the
+#: tests started (None when it was running before them, so it is never stopped).
+_ENGINE_STATE = Path(tempfile.gettempdir()) / "strata-test-engine.json"
+
+
+@contextmanager
+def _engine_lock() -> Iterator[dict[str, Any]]:
+    with (_ENGINE_STATE.with_suffix(".lock")).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            state = json.loads(_ENGINE_STATE.read_text()) if _ENGINE_STATE.exists() else {}
+        except ValueError:
+            state = {}
+        users = [pid for pid in state.get("users", []) if psutil.pid_exists(pid)]
+        state["users"] = users
+        yield state
+        _ENGINE_STATE.write_text(json.dumps(state))
+
+
+def _stop_daemon(pid: int) -> None:
+    try:
+        daemon = psutil.Process(pid)
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    except psutil.TimeoutExpired:
+        daemon.kill()
+    except psutil.NoSuchProcess:
+        pass
+
+
 @contextmanager
 def engine(log: Path) -> Iterator[None]:
-    """A Docker engine that answers for the block; one started here is stopped after it."""
-    if _answers():
-        yield
-        return
-    if shutil.which("dockerd") is None:
-        _apt_install("docker.io")
-    with log.open("ab") as out:
-        daemon = subprocess.Popen(["dockerd"], stdout=out, stderr=out, start_new_session=True)
+    """A Docker engine that answers for the block. One started here is stopped when the
+    last test process using it is done (container modules may run side by side)."""
+    with _engine_lock() as state:
+        if not _answers():
+            if shutil.which("dockerd") is None:
+                _apt_install("docker.io")
+            with log.open("ab") as out:
+                daemon = subprocess.Popen(
+                    ["dockerd"], stdout=out, stderr=out, start_new_session=True
+                )
+            deadline = time.monotonic() + 60
+            while not _answers():
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"dockerd did not start; its log: {log}")
+                time.sleep(0.5)
+            state["daemon"] = daemon.pid
+        state["users"].append(os.getpid())
     try:
-        deadline = time.monotonic() + 60
-        while not _answers():
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dockerd did not start; its log: {log}")
-            time.sleep(0.5)
         yield
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(timeout=10)
+        with _engine_lock() as state:
+            state["users"] = [pid for pid in state["users"] if pid != os.getpid()]
+            if not state["users"] and state.get("daemon"):
+                _stop_daemon(state.pop("daemon"))
 
 
 @dataclass
@@ -97,12 +134,13 @@ class Bases:
     ids: list[str] = field(default_factory=list)
 
 
-def _debian_standin(workdir: Path, tag: str) -> str:
+def debian_standin(workdir: Path, tag: str, packages: str = STANDIN_PACKAGES) -> str:
+    """A Debian bookworm image with ``packages`` (comma-separated), made offline; its ID."""
     if shutil.which("debootstrap") is None:
         _apt_install("debootstrap")
-    rootfs = workdir / "rootfs"
+    rootfs = workdir / f"rootfs-{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
-        ["debootstrap", "--variant=minbase", f"--include={STANDIN_PACKAGES}", "bookworm",
+        ["debootstrap", "--variant=minbase", f"--include={packages}", "bookworm",
          str(rootfs), DEBIAN_MIRROR],
         capture_output=True, text=True, timeout=1200, check=False,
     )  # fmt: skip
@@ -139,7 +177,7 @@ def offline_bases(workdir: Path, uv_version: str) -> Iterator[Bases]:
         debian=f"strata-test/debian-bookworm:{run}", uv=f"strata-test/uv:{uv_version}-{run}"
     )
     try:
-        bases.ids.append(_debian_standin(workdir, bases.debian))
+        bases.ids.append(debian_standin(workdir, bases.debian))
         bases.ids.append(_uv_standin(workdir, bases.uv))
         yield bases
     finally:

@@ -62,32 +62,55 @@ def _progress_table(progress: dict[str, str], started: float) -> Table:
 
 
 @stack_app.command("up")
-def stack_up(project_dir: ProjectDir = None) -> None:
+def stack_up(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="embedded (local processes) or compose (containers); default: "
+            "[tool.strata.stack] profile, else embedded.",
+        ),
+    ] = None,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build", help="compose: build the images from the kit's checkout first (offline)."
+        ),
+    ] = False,
+    project_dir: ProjectDir = None,
+) -> None:
     """Start every service and wait until each answers its health check."""
-    from stratakit.stack.lifecycle import start_stack
+    from stratakit.stack.profiles import choose_profile, start
 
     project = find_project(project_dir)
+    chosen = choose_profile(project, profile)
     progress = {name: "waiting" for name in SERVICES}
     started = time.monotonic()
+
+    def building(step: str) -> None:
+        console.print(f"[dim]{time.monotonic() - started:5.1f} s[/dim]  building {step}…")
+
     with Live(_progress_table(progress, started), console=console, transient=True) as live:
 
         def update(name: str, status: str) -> None:
             progress[name] = status
             live.update(_progress_table(progress, started))
 
-        statuses = start_stack(project, on_progress=update)
+        statuses = start(project, chosen, update, build=build, on_build_step=building)
     elapsed = time.monotonic() - started
-    console.print(status_table(statuses, f"{project.name}: stack up in {elapsed:.1f} s"))
+    title = f"{project.name}: stack up ({chosen}) in {elapsed:.1f} s"
+    console.print(status_table(statuses, title))
     console.print(f"Environment contract written to {project.env_file} (`strata stack env`).")
 
 
 @stack_app.command("down")
 def stack_down(project_dir: ProjectDir = None) -> None:
     """Stop every service; data, runs and models are kept."""
-    from stratakit.stack.lifecycle import stop_stack
+    from stratakit.stack.profiles import stop
 
     project = find_project(project_dir)
-    if stop_stack(project):
+    if stop(project):
         console.print(f"{project.name}: stack stopped; state kept in {project.state_dir}.")
     else:
         console.print(f"{project.name}: the stack was not running.")
@@ -101,16 +124,17 @@ def stack_status_command(
     project_dir: ProjectDir = None,
 ) -> None:
     """Show each service's URL, port, status, pid and memory (exit 3 unless all healthy)."""
-    from stratakit.stack.lifecycle import stack_status
+    from stratakit.stack.profiles import active_profile, stack_status
 
     check_format(fmt)
     project = find_project(project_dir)
     statuses = stack_status(project)
     if fmt == "json":
         rows = [dataclasses.asdict(row) | {"healthy": row.healthy} for row in statuses]
-        print_json({"project": project.name, "services": rows})
+        print_json({"project": project.name, "profile": active_profile(project), "services": rows})
     else:
-        console.print(status_table(statuses, f"{project.name}: stack status"))
+        title = f"{project.name}: stack status ({active_profile(project)})"
+        console.print(status_table(statuses, title))
     if not all(row.healthy for row in statuses):
         raise typer.Exit(3)
 
@@ -129,8 +153,14 @@ def stack_logs(
     """Show the last lines of a service's log (or of every service's)."""
     from stratakit.stack.files import tail
     from stratakit.stack.lifecycle import log_file
+    from stratakit.stack.profiles import active_profile
 
     project = find_project(project_dir)
+    if active_profile(project) == "compose":
+        from stratakit.stack.compose.lifecycle import compose_logs, known_service
+
+        compose_logs(project, known_service(service) if service else None, lines, follow)
+        return
     names = [get_service(service).name] if service else list(SERVICES)
     if follow and len(names) != 1:
         raise InvalidInputError("--follow needs one SERVICE, e.g. `strata stack logs mlflow -f`.")
@@ -175,12 +205,12 @@ def stack_purge(
     project_dir: ProjectDir = None,
 ) -> None:
     """Stop the stack and delete ALL its state: objects, runs, models, flow runs, credentials."""
-    from stratakit.stack.lifecycle import purge_stack
+    from stratakit.stack.profiles import purge
 
     project = find_project(project_dir)
     if not yes:
         if not sys.stdin.isatty():
             raise InvalidInputError("purge deletes all stack data; confirm with --yes.")
         typer.confirm(f"Delete {project.state_dir} and {project.env_file} for good?", abort=True)
-    purge_stack(project)
+    purge(project)
     console.print(f"{project.name}: stack stopped and all its state deleted.")

@@ -1,7 +1,8 @@
 """The project's ``[tool.strata]`` table, parsed once into typed, frozen settings.
 
 Owns every key of the table: its type, its default and its validation, one module per
-section (``serving``, ``features``, ``quality_gate``, ``flows`` for queues and flows). Every
+section (``serving``, ``features``, ``quality_gate``, ``flows`` for queues and flows,
+``stack`` for the profile). Every
 mistake is one :class:`~stratakit.errors.SettingsError` naming the key, the bad value and
 the fix; an unknown key is reported with the nearest valid name. A new section is a new
 module plus one entry in :data:`SECTIONS`.
@@ -30,15 +31,19 @@ from stratakit.settings.flows import (
 )
 from stratakit.settings.quality_gate import Threshold, parse_quality_gate
 from stratakit.settings.serving import DEFAULT_ALIAS, ServingSettings, parse_serving
+from stratakit.settings.stack import PROFILES, Profile, StackSettings, parse_stack
 
 __all__ = [
     "DATA_PUSHED_EVENT",
     "DEFAULT_ALIAS",
     "DEFAULT_QUEUE",
+    "PROFILES",
     "FeaturesSettings",
     "FlowSettings",
+    "Profile",
     "QueueSettings",
     "ServingSettings",
+    "StackSettings",
     "StrataSettings",
     "Threshold",
     "parse_settings",
@@ -60,6 +65,7 @@ class StrataSettings:
     quality_gate: tuple[Threshold, ...] = ()
     queues: Mapping[str, QueueSettings] = field(default_factory=dict)
     flows: Mapping[str, FlowSettings] = field(default_factory=dict)
+    stack: StackSettings = field(default_factory=StackSettings)
 
     def flow(self, name: str) -> FlowSettings:
         """The flow called ``name``, or an error listing the configured ones."""
@@ -96,6 +102,7 @@ SECTIONS: Mapping[str, Callable[[object], Any]] = {
     "features": parse_features,
     "quality_gate": parse_quality_gate,
     "queues": parse_queues,
+    "stack": parse_stack,
 }
 
 

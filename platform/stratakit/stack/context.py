@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,22 +44,33 @@ class StackContext:
         return str(candidate) if candidate.exists() else name
 
 
+#: The compose profile's generated database passwords (kept in the 0600 state file).
+COMPOSE_PASSWORDS = ("postgres", "redis")
+
+
 def load_context(project: Project) -> StackContext:
     """The context of a project whose stack has been set up at least once."""
     state = load_state(project.state_file)
-    if state is None or set(state.ports) != set(SERVICES):
+    if state is None or not set(SERVICES) <= set(state.ports):
         raise StackNotRunningError(
             f"The stack of {project.root} has not been set up yet; run `strata stack up` first."
         )
     return StackContext(project=project, state=state, python=sys.executable)
 
 
-def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()) -> StackContext:
+def prepare_context(
+    project: Project,
+    in_use_by_us: frozenset[int] = frozenset(),
+    extra_ports: Mapping[str, int] | None = None,
+    profile: str = "embedded",
+) -> StackContext:
     """Create or update ``.strata/`` and the state file; ports are (re)chosen here.
 
     Recorded ports are kept while free; ``in_use_by_us`` are ports the project's own
-    running stack holds, which count as free for it. The settings are validated before
-    anything is written, so a mistake in them leaves no trace on disk.
+    running stack holds, which count as free for it. ``extra_ports`` are a profile's own
+    published ports (name → preferred port); ``profile`` is recorded as the one running.
+    The settings are validated before anything is written, so a mistake in them leaves no
+    trace on disk.
     """
     settings = project.settings
     ensure_private_dir(project.state_dir)
@@ -70,10 +82,16 @@ def prepare_context(project: Project, in_use_by_us: frozenset[int] = frozenset()
     for folder in (project.logs_dir, project.run_dir, project.data_dir, feast_dir(project)):
         ensure_private_dir(folder)
     state = load_state(project.state_file) or new_state(project.slug, settings.bucket)
-    preferred = {name: d.default_port for name, d in SERVICES.items()}
-    ports = choose_ports(preferred, state.ports, in_use_by_us)
-    if ports != state.ports or not project.state_file.exists():
-        state.ports = ports
+    preferred = {name: d.default_port for name, d in SERVICES.items()} | dict(extra_ports or {})
+    ports = {**state.ports, **choose_ports(preferred, state.ports, in_use_by_us)}
+    new_passwords = profile == "compose" and state.add_passwords(*COMPOSE_PASSWORDS)
+    if (
+        new_passwords
+        or ports != state.ports
+        or profile != state.profile
+        or not project.state_file.exists()
+    ):
+        state.ports, state.profile = ports, profile
         save_state(project.state_file, state)
     return StackContext(project=project, state=state, python=sys.executable)
 
@@ -83,20 +101,30 @@ def feast_dir(project: Project) -> Path:
     return project.data_dir / "feast"
 
 
-def feature_store_contract(project: Project) -> dict[str, str]:
+def redis_online_store(host: str, port: int, password: str) -> str:
+    """Feast's ``online_store`` block (as JSON) for a Redis with a password."""
+    return json.dumps({"type": "redis", "connection_string": f"{host}:{port},password={password}"})
+
+
+def feature_store_contract(ctx: StackContext) -> dict[str, str]:
     """The contract's feature-store variables: Feast's registry, online store and repo.
 
     Feast runs in-process in whoever needs it (the pipeline, the gateway, ``strata
     features``), so there is no feature server: the contract names its files.
     ``STRATA_FEAST_ONLINE_STORE`` is Feast's ``online_store`` block as JSON (which is also
     YAML), so ``feature_store.yaml`` takes it whole with ``${STRATA_FEAST_ONLINE_STORE}``
-    and the same file serves SQLite locally and Redis in production.
+    and the same file serves SQLite locally and Redis in production. The compose profile
+    has a Redis of its own, used unless the project names one.
     """
+    project = ctx.project
     features = project.settings.features
-    block = features.online_store_block(str(feast_dir(project) / "online.db"))
+    if ctx.state.profile == "compose" and features.online_store is None:
+        online = redis_online_store(LOOPBACK, ctx.port("redis"), ctx.state.password("redis"))
+    else:
+        online = json.dumps(features.online_store_block(str(feast_dir(project) / "online.db")))
     return {
         "STRATA_FEAST_REGISTRY": str(feast_dir(project) / "registry.db"),
-        "STRATA_FEAST_ONLINE_STORE": json.dumps(block),
+        "STRATA_FEAST_ONLINE_STORE": online,
         "STRATA_FEATURE_REPO": str(project.root / features.repo),
     }
 
@@ -109,7 +137,7 @@ def contract_for(ctx: StackContext) -> dict[str, str]:
         # DVC's site cache otherwise goes to a world-writable /var/tmp/dvc shared by users.
         "DVC_SITE_CACHE_DIR": str(ctx.project.state_dir / "dvc-site-cache"),
     }
-    parts = [TELEMETRY_OFF, project_vars, feature_store_contract(ctx.project)]
+    parts = [TELEMETRY_OFF, project_vars, feature_store_contract(ctx)]
     return assemble([*parts, *(spec.contract for spec in build_specs(ctx))])
 
 

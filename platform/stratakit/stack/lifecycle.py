@@ -70,7 +70,8 @@ def _stop_leftover_processes(project: Project) -> None:
         terminate(find_marked(state.project_id))
 
 
-def _ensure_gitignored(root: Path, entry: str) -> None:
+def ensure_gitignored(root: Path, entry: str) -> None:
+    """Add ``entry`` to the project's ``.gitignore`` unless it is there already."""
     gitignore = root / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
     if entry in {line.strip() for line in existing.splitlines()}:
@@ -81,8 +82,8 @@ def _ensure_gitignored(root: Path, entry: str) -> None:
 
 def write_env_file(ctx: StackContext) -> Path:
     """Write the contract to the project's ``.env`` (0600, git-ignored)."""
-    _ensure_gitignored(ctx.project.root, ".env")
-    _ensure_gitignored(ctx.project.root, ".strata/")
+    ensure_gitignored(ctx.project.root, ".env")
+    ensure_gitignored(ctx.project.root, ".strata/")
     write_atomic(ctx.project.env_file, render(contract_for(ctx), "dotenv"))
     return ctx.project.env_file
 

@@ -29,6 +29,27 @@ class StackState:
     secret_key: str
     ports: dict[str, int] = field(default_factory=dict)
     version: int = STATE_VERSION
+    profile: str = "embedded"
+    """The profile the stack last ran with (``down``, ``status`` and ``logs`` follow it)."""
+    passwords: dict[str, str] = field(default_factory=dict)
+    """Generated passwords of the compose profile's databases, by service."""
+
+    def add_passwords(self, *services: str) -> bool:
+        """Generate a password for each of ``services`` that has none; whether any was new."""
+        missing = [name for name in services if name not in self.passwords]
+        for name in missing:
+            self.passwords[name] = secrets.token_urlsafe(24)
+        return bool(missing)
+
+    def password(self, service: str) -> str:
+        """The generated password of ``service``."""
+        try:
+            return self.passwords[service]
+        except KeyError:
+            raise StateFileError(
+                f"No password for {service} in the stack's state yet; run "
+                "`strata stack up --profile compose` to generate it."
+            ) from None
 
     def to_json(self) -> str:
         """Serialise for :func:`save_state`."""
@@ -66,6 +87,8 @@ def _parse(path: Path, raw: dict[str, Any]) -> StackState:
             secret_key=str(raw["secret_key"]),
             ports=ports,
             version=int(raw.get("version", STATE_VERSION)),
+            profile=str(raw.get("profile", "embedded")),
+            passwords={str(k): str(v) for k, v in raw.get("passwords", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StateFileError(

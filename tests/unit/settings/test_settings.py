@@ -52,8 +52,8 @@ def test_a_misspelt_top_level_key_suggests_the_real_one(tmp_path: Path) -> None:
     assert "[tool.strata] has unknown key 'quality-gate'" in message
     assert "did you mean 'quality_gate'?" in message
     assert (
-        "valid keys: bucket, model_name, owner, serving, features, quality_gate, queues, flows"
-        in message
+        "valid keys: bucket, model_name, owner, serving, features, quality_gate, queues, stack, "
+        "flows" in message
     )
 
 
