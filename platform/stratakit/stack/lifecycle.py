@@ -21,8 +21,9 @@ from stratakit.project import Project
 from stratakit.stack.context import StackContext, contract_for, load_context, prepare_context
 from stratakit.stack.files import tail, write_atomic
 from stratakit.stack.health import HealthProbe
+from stratakit.stack.ports import ports_claimed
 from stratakit.stack.processes import find_marked, terminate, tree_rss
-from stratakit.stack.services import ServiceSpec, build_specs, get_service
+from stratakit.stack.services import SERVICES, ServiceSpec, build_specs, get_service
 from stratakit.stack.state import load_state
 from stratakit.stack.supervisor import (
     ProcessInfo,
@@ -132,21 +133,28 @@ def start_stack(
     and :class:`StackStartError` carries the failing service's log tail.
     """
     client = SupervisorClient(project)
-    if client.is_running():
-        ctx = load_context(project)
-        client.start_all()
-    else:
-        _stop_leftover_processes(project)
-        ctx = prepare_context(project)
-        specs = build_specs(ctx)
-        write_atomic(config_path(project), render_config(project, specs, ctx.python))
-        write_env_file(ctx)
-        start_supervisord(project, ctx.python, child_environment(contract_for(ctx)))
-    try:
-        return _wait_until_healthy(ctx, client, on_progress)
-    except BaseException:
-        stop_stack(project)
-        raise
+
+    def waiting() -> None:
+        if on_progress is not None:
+            for service in SERVICES:
+                on_progress(service, "waiting: another stack is binding its ports")
+
+    with ports_claimed(waiting):
+        if client.is_running():
+            ctx = load_context(project)
+            client.start_all()
+        else:
+            _stop_leftover_processes(project)
+            ctx = prepare_context(project)
+            specs = build_specs(ctx)
+            write_atomic(config_path(project), render_config(project, specs, ctx.python))
+            write_env_file(ctx)
+            start_supervisord(project, ctx.python, child_environment(contract_for(ctx)))
+        try:
+            return _wait_until_healthy(ctx, client, on_progress)
+        except BaseException:
+            stop_stack(project)
+            raise
 
 
 def _wait_until_healthy(

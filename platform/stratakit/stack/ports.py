@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import errno
+import fcntl
+import os
 import socket
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 
@@ -60,3 +65,27 @@ def choose_ports(
             port = free_port()
         chosen[service] = port
     return chosen
+
+
+@contextmanager
+def ports_claimed(on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold this user's port lock while a stack chooses its ports and binds them.
+
+    Two ``strata stack up`` started at once (two projects, two terminals) would otherwise
+    both see a default port free, and the loser's health check would be answered by the
+    winner's server. Held from the choice until every service answers, so the second
+    ``up`` sees the first one's ports taken and chooses others. ``on_wait`` is called
+    once if another stack holds the lock.
+    """
+    path = Path(tempfile.gettempdir()) / f"strata-{os.getuid()}-ports.lock"
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from stratakit.stack.ports import choose_ports, free_port, is_port_free
+from stratakit.stack.ports import choose_ports, free_port, is_port_free, ports_claimed
 
 
 @pytest.fixture
@@ -50,3 +52,19 @@ def test_no_port_is_given_twice() -> None:
     port = free_port()
     chosen = choose_ports({"a": port, "b": port, "c": port}, {})
     assert len(set(chosen.values())) == 3
+
+
+def test_a_second_stack_waits_until_the_first_has_bound_its_ports() -> None:
+    events: list[str] = []
+
+    def second() -> None:
+        with ports_claimed(lambda: events.append("waiting")):
+            events.append("claimed")
+
+    with ports_claimed():
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.3)
+        assert events == ["waiting"]  # blocked while the first holds the claim
+    thread.join(timeout=10)
+    assert events == ["waiting", "claimed"]
