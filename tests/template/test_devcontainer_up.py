@@ -108,6 +108,11 @@ def wait_for_health(url: str, limit_s: float = 90.0) -> int:
     return status
 
 
+def dev_container_images() -> list[str]:
+    """IDs of the images the dev container CLI has built (it names them vsc-…)."""
+    return docker("images", "--quiet", "--no-trunc", "--filter", "reference=vsc-*").split()
+
+
 def test_the_cpu_dev_container_starts_and_its_stack_answers_on_forwarded_ports(
     tmp_path: Path,
 ) -> None:
@@ -132,6 +137,7 @@ def test_the_cpu_dev_container_starts_and_its_stack_answers_on_forwarded_ports(
         test_file.parent.mkdir()
         test_file.write_text(json.dumps(container_config(config, bases, volume), indent=2))
         container = ""
+        before = set(dev_container_images())
         try:
             up = subprocess.run(
                 [str(DEVCONTAINER_CLI), "up", "--workspace-folder", str(checkout),
@@ -160,4 +166,7 @@ def test_the_cpu_dev_container_starts_and_its_stack_answers_on_forwarded_ports(
                 docker("rm", "--force", container, check=False)
                 if image:
                     docker("rmi", "--force", image, check=False)
+            # The CLI's own builds (vsc-<folder>-<hash>, and its -uid variant): new ones only.
+            for built in sorted(set(dev_container_images()) - before):
+                docker("rmi", "--force", built, check=False)
             docker("volume", "rm", "--force", volume, check=False)
