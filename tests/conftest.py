@@ -24,6 +24,7 @@ _STARTED = time.monotonic()
 #: module does, so those start first (measured on a 2-core machine; the rest keep their order).
 LONGEST_FIRST = (
     "tests/template/test_generated.py",
+    "tests/e2e/test_compose_profile.py",
     "tests/template/test_generated_matrix.py",
     "tests/template/test_update_from_release.py",
     "tests/e2e/test_cli_stack.py",

@@ -138,7 +138,22 @@ def contract_for(ctx: StackContext) -> dict[str, str]:
         "DVC_SITE_CACHE_DIR": str(ctx.project.state_dir / "dvc-site-cache"),
     }
     parts = [TELEMETRY_OFF, project_vars, feature_store_contract(ctx)]
-    return assemble([*parts, *(spec.contract for spec in build_specs(ctx))])
+    services = [spec.contract for spec in build_specs(ctx)]
+    return assemble([*parts, *services, profile_contract(ctx)])
+
+
+def profile_contract(ctx: StackContext) -> dict[str, str]:
+    """What differs by profile beyond the ports, on the same variables.
+
+    In containers MLflow signs presigned URLs for the store's address inside the stack's
+    network, which clients on the host cannot reach: artifacts go through MLflow instead.
+    """
+    if ctx.state.profile != "compose":
+        return {}
+    return {
+        "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+        "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "false",
+    }
 
 
 def project_contract(project: Project) -> dict[str, str]:

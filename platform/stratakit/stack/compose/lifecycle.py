@@ -33,6 +33,7 @@ from stratakit.stack.compose.images import StepCallback, build_images
 from stratakit.stack.context import StackContext, contract_for, load_context, prepare_context
 from stratakit.stack.files import write_atomic
 from stratakit.stack.lifecycle import ProgressCallback, ServiceStatus, ensure_gitignored
+from stratakit.stack.ports import ports_claimed
 from stratakit.stack.services import SERVICES
 
 START_TIMEOUT_SECONDS = 300
@@ -183,19 +184,21 @@ def start_compose_stack(
     require_engine()
     ensure_gitignored(project.root, ".env")
     ensure_gitignored(project.root, ".strata/")
-    previous = _running_ports(project)
-    ctx = prepare_context(project, previous, EXTRA_PORTS, profile="compose")
-    write_compose_env(ctx)
-    if build:
+    if build:  # before the ports are claimed: a build takes minutes
+        ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, profile="compose")
+        write_compose_env(ctx)
         build_images(compose_for(ctx), on_build_step)
     _check_images(project)
-    write_atomic(project.env_file, render(contract_for(ctx), "dotenv"))
-    compose = compose_for(ctx)
-    try:
-        _up_with_progress(compose, on_progress)
-    except BaseException:
-        stop_compose_stack(project)
-        raise
+    with ports_claimed():
+        ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, profile="compose")
+        write_compose_env(ctx)
+        write_atomic(project.env_file, render(contract_for(ctx), "dotenv"))
+        compose = compose_for(ctx)
+        try:
+            _up_with_progress(compose, on_progress)
+        except BaseException:
+            stop_compose_stack(project)
+            raise
     return list(_rows(ctx, _containers(compose)))
 
 

@@ -43,7 +43,13 @@ def build(ctx: StackContext) -> ServiceSpec:
         environment={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         url=endpoint,
         health_url=f"{endpoint}/health",
-        contract={"MLFLOW_TRACKING_URI": endpoint},
+        contract={
+            "MLFLOW_TRACKING_URI": endpoint,
+            # Clients move big artifacts straight to and from the store with presigned URLs
+            # (the store is on loopback too). The compose profile turns these off.
+            "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "true",
+            "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true",
+        },
         directories=(folder,),
         sqlite_files=(folder / "mlflow.db",),
     )

@@ -7,6 +7,8 @@ written for people to read, and this test fails when the two drift apart.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,3 +108,26 @@ def test_the_images_build_from_the_files_in_infra(compose: dict[str, Any]) -> No
         if "build" in service:
             assert (folder / service["build"]["context"] / "Dockerfile").is_file(), name
     assert Path(folder / "../images/build-wheelhouse.sh").is_file()
+
+
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema",
+         "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("image", ["platform", "postgres", "redis"])
+def test_image_recipes_are_hadolint_clean_pinned_and_non_root(image: str) -> None:
+    dockerfile = infra_dir() / "images" / image / "Dockerfile"
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("hadolint")), "--no-color", str(dockerfile)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = dockerfile.read_text()
+    assert re.search(r"^ARG BASE=debian:bookworm-\d{8}-slim$", text, re.MULTILINE), "base pinned"
+    assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE), "runs as a non-root user"
+    assert "HEALTHCHECK" in text and "org.opencontainers.image.title" in text
