@@ -181,5 +181,20 @@ def offline_bases(workdir: Path, uv_version: str) -> Iterator[Bases]:
         bases.ids.append(_uv_standin(workdir, bases.uv))
         yield bases
     finally:
-        for image in reversed(bases.ids):
+        remove_images(bases.ids)
+
+
+def remove_images(ids: list[str]) -> None:
+    """Remove images by ID, after the untagged images built on them (the classic builder
+    keeps each build step as one, whose parent chain leads back to the base)."""
+    ours = set(ids)
+    for image in docker("images", "--quiet", "--no-trunc", "--filter", "dangling=true",
+                        check=False).split():  # fmt: skip
+        current, steps = image, 0
+        while current and current not in ours and steps < 200:
+            current = docker("image", "inspect", "--format", "{{.Parent}}", current, check=False)
+            steps += 1
+        if current in ours:
             docker("rmi", "--force", image, check=False)
+    for image in reversed(ids):
+        docker("rmi", "--force", image, check=False)
