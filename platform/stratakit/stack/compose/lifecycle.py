@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import suppress
@@ -24,7 +25,6 @@ from stratakit.stack.compose.environment import (
     EXTRA_PORTS,
     compose_env_file,
     compose_project_name,
-    default_image,
     images,
     infra_dir,
     write_compose_env,
@@ -218,15 +218,18 @@ def _running_ports(project: Project) -> frozenset[int]:
 
 def _up_with_progress(compose: Compose, on_progress: ProgressCallback | None) -> None:
     args = compose.args("up", "--detach", "--wait", "--wait-timeout", str(START_TIMEOUT_SECONDS))
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     reported: dict[str, str] = {}
-    while process.poll() is None:
-        for name, container in _containers(compose).items():
-            if on_progress and reported.get(name) != container.status:
-                on_progress(name, container.status)
-                reported[name] = container.status
-        time.sleep(1)
-    output = process.stdout.read() if process.stdout else ""
+    # Output to a file, not a pipe nobody reads while compose runs (a full pipe would block it).
+    with tempfile.TemporaryFile("w+") as captured:
+        process = subprocess.Popen(args, stdout=captured, stderr=subprocess.STDOUT, text=True)
+        while process.poll() is None:
+            for name, container in _containers(compose).items():
+                if on_progress and reported.get(name) != container.status:
+                    on_progress(name, container.status)
+                    reported[name] = container.status
+            time.sleep(1)
+        captured.seek(0)
+        output = captured.read()
     if process.returncode != 0:
         failing = _first_unhealthy(_containers(compose))
         service = failing.service if failing else "stack"
@@ -291,7 +294,6 @@ __all__ = [
     "BACKING_SERVICES",
     "compose_logs",
     "compose_status",
-    "default_image",
     "known_service",
     "purge_compose_stack",
     "start_compose_stack",
