@@ -13,6 +13,7 @@ __all__ = [
     "FlowNotFoundError",
     "InputError",
     "InvalidInputError",
+    "KubernetesToolError",
     "ModelLoadError",
     "ModelNotFoundError",
     "ProjectNotFoundError",
@@ -82,6 +83,10 @@ class StackStartError(StrataError):
 
 class ContainerEngineError(StrataError):
     """The compose profile needs a Docker engine, the Compose CLI or an image it lacks."""
+
+
+class KubernetesToolError(StrataError):
+    """Rendering the Kubernetes manifests needs ``kubectl`` (its kustomize), and it failed."""
 
 
 # -- the model registry, pipelines and the demo ------------------------------------------

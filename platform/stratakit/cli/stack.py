@@ -17,6 +17,7 @@ from stratakit.cli._output import (
     ProjectDir,
     check_format,
     console,
+    err_console,
     human_bytes,
     print_json,
     styled,
@@ -190,13 +191,67 @@ def stack_env(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")
     ] = "shell",
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="k8s: the contract for the cluster through `kubectl port-forward` (printed "
+            "on stderr); default: the running stack's.",
+        ),
+    ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
     """Print the environment contract (`eval "$(strata stack env)"`)."""
-    from stratakit.stack.context import project_contract
-
     contract_format = cast("ContractFormat", check_format(fmt, FORMATS))
-    sys.stdout.write(render(project_contract(find_project(project_dir)), contract_format))
+    project = find_project(project_dir)
+    if profile is None:
+        from stratakit.stack.context import project_contract
+
+        sys.stdout.write(render(project_contract(project), contract_format))
+        return
+    if profile != "k8s":
+        raise InvalidInputError(
+            f"--profile {profile!r}: only k8s has a contract of its own here; without "
+            "--profile the running stack's is printed."
+        )
+    from stratakit.stack.k8s.environment import k8s_contract, port_forward_commands
+
+    sys.stdout.write(render(k8s_contract(project), contract_format))
+    err_console.print("[dim]# reach the cluster's services first:[/dim]")
+    for command in port_forward_commands():
+        err_console.print(f"[dim]{command} &[/dim]", markup=True, highlight=False)
+
+
+@stack_app.command("render")
+def stack_render(
+    target: Annotated[str, typer.Argument(help="What to render: k8s (infra/k8s, kustomize).")],
+    overlay: Annotated[
+        str, typer.Option("--overlay", "-o", help="local (kind, k3d, minikube) or production.")
+    ] = "local",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", help="Write DIR/<overlay>.yaml (0600) instead of printing.", file_okay=False
+        ),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Render the platform's manifests with the project's bucket, images and credentials."""
+    from stratakit.stack.files import write_atomic
+    from stratakit.stack.k8s.manifests import check_overlay, render_project
+
+    if target != "k8s":
+        raise InvalidInputError(f"Cannot render {target!r}; the one target is k8s.")
+    project = find_project(project_dir)
+    manifests = render_project(project, check_overlay(overlay))
+    if output is None:
+        sys.stdout.write(manifests)
+        return
+    path = output / f"{overlay}.yaml"
+    output.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, manifests)  # the local overlay's Secret holds the credentials
+    console.print(f"{project.name}: {overlay} manifests written to {path} (`kubectl apply -f`).")
 
 
 @stack_app.command("purge")

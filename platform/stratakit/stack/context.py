@@ -46,6 +46,9 @@ class StackContext:
 
 #: The compose profile's generated database passwords (kept in the 0600 state file).
 COMPOSE_PASSWORDS = ("postgres", "redis")
+#: Profiles whose services run in containers, with a Redis of their own and an object
+#: store whose address inside their network differs from the one clients use.
+CONTAINER_PROFILES = ("compose", "k8s")
 
 
 def load_context(project: Project) -> StackContext:
@@ -118,7 +121,7 @@ def feature_store_contract(ctx: StackContext) -> dict[str, str]:
     """
     project = ctx.project
     features = project.settings.features
-    if ctx.state.profile == "compose" and features.online_store is None:
+    if ctx.state.profile in CONTAINER_PROFILES and features.online_store is None:
         online = redis_online_store(LOOPBACK, ctx.port("redis"), ctx.state.password("redis"))
     else:
         online = json.dumps(features.online_store_block(str(feast_dir(project) / "online.db")))
@@ -148,7 +151,7 @@ def profile_contract(ctx: StackContext) -> dict[str, str]:
     In containers MLflow signs presigned URLs for the store's address inside the stack's
     network, which clients on the host cannot reach: artifacts go through MLflow instead.
     """
-    if ctx.state.profile != "compose":
+    if ctx.state.profile not in CONTAINER_PROFILES:
         return {}
     return {
         "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
