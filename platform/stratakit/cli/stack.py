@@ -170,7 +170,10 @@ def stack_logs(
         if len(names) > 1:
             console.rule(f"{name} ({path})")
         text = tail(path, lines)
-        console.print(text if text else "[dim](no log yet)[/dim]", markup=False, highlight=False)
+        # soft_wrap: a log line stays one line (a pipe or grep must see it whole).
+        console.print(
+            text if text else "(no log yet)", markup=False, highlight=False, soft_wrap=True
+        )
     if follow:
         _follow(log_file(project, names[0]))
 
