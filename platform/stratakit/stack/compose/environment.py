@@ -72,6 +72,7 @@ def compose_environment(ctx: StackContext) -> dict[str, str]:
         "STRATA_S3_SECRET_KEY": ctx.state.secret_key,
         "STRATA_POSTGRES_PASSWORD": ctx.state.password("postgres"),
         "STRATA_REDIS_PASSWORD": ctx.state.password("redis"),
+        "STRATA_PROJECT": contract["STRATA_PROJECT"],
         "STRATA_PROJECT_DIR": str(ctx.project.root),
         "STRATA_STACK_NAME": compose_project_name(ctx),
         # The gateway reads the project's private .strata/ folder: it runs as its owner.

@@ -25,7 +25,7 @@ from stratakit.stack.compose.environment import (
     infra_dir,
 )
 from stratakit.stack.compose.lifecycle import BACKING_SERVICES
-from stratakit.stack.context import prepare_context
+from stratakit.stack.context import contract_for, prepare_context
 from stratakit.stack.services import SERVICES
 
 COMPOSE_FILE = infra_dir() / "compose" / "compose.yaml"
@@ -92,11 +92,18 @@ def test_the_env_file_gives_every_variable_the_file_requires(project: Project) -
 
 
 def test_telemetry_is_off_in_every_python_service(compose: dict[str, Any]) -> None:
-    tools = {"DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY", "PREFECT_SERVER_ANALYTICS_ENABLED",
-             "FEAST_USAGE"}  # fmt: skip
     for name in ("mlflow", "prefect", "prefect-worker", "gateway", "create-bucket"):
         environment = compose["services"][name]["environment"]
-        assert {key: environment[key] for key in tools} == {k: TELEMETRY_OFF[k] for k in tools}
+        assert {key: environment.get(key) for key in TELEMETRY_OFF} == dict(TELEMETRY_OFF), name
+
+
+def test_flows_in_the_worker_see_the_whole_contract(
+    compose: dict[str, Any], project: Project
+) -> None:
+    """A flow run in the worker container gets every variable a flow on the host gets."""
+    contract = contract_for(prepare_context(project, extra_ports=EXTRA_PORTS, profile="compose"))
+    worker = compose["services"]["prefect-worker"]["environment"]
+    assert sorted(set(contract) - set(worker)) == []
     weed = " ".join(compose["services"]["object-store"].get("command") or [])
     dockerfile = (infra_dir() / "images" / "platform" / "Dockerfile").read_text()
     assert "-master.telemetry=false" in weed or "-master.telemetry=false" in dockerfile
