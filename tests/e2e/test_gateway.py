@@ -28,6 +28,11 @@ pytestmark = pytest.mark.e2e
 
 MODEL = "churn"
 COLUMNS = ("tenure", "spend", "tickets")
+#: What the gateway tests need of their project: fast polls and flushes, and a gate.
+SERVING_SETTINGS = (
+    "[tool.strata.serving]\npoll_seconds = 0.5\nlog_flush_seconds = 1\n"
+    "[tool.strata.quality_gate]\nauc = { min = 0.7 }\n"
+)
 PROBE = {"tenure": [0.5, -1.0, 2.0], "spend": [1.2, 0.3, -0.7], "tickets": [2, 0, 4]}
 
 REGISTER = """
@@ -110,8 +115,15 @@ class Served:
             if answer.status_code == 200 and answer.json()["versions"] == [version]:
                 return time.monotonic() - started
             time.sleep(0.2)
-        log = (self.root / ".strata" / "logs" / "gateway.log").read_text()[-3000:]
+        log = self.gateway_log()[-3000:]
         raise AssertionError(f"{MODEL} v{version} not served within {limit_s}s:\n{log}")
+
+    def gateway_log(self, lines: int = 5000) -> str:
+        """The gateway's log as `strata stack logs gateway` shows it, in either profile."""
+        done = strata("stack", "logs", "gateway", "--lines", str(lines), "-C", str(self.root),
+                      cwd=self.root)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
 
     def infer_v2(self, data: dict[str, list[Any]]) -> httpx.Response:
         types = {"tenure": "FP64", "spend": "FP64", "tickets": "INT64"}
@@ -126,10 +138,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     project = make_project(tmp_path_factory.mktemp("gateway") / "serving", "serving")
     with (project.root / "pyproject.toml").open("a") as pyproject:
-        pyproject.write(
-            "[tool.strata.serving]\npoll_seconds = 0.5\nlog_flush_seconds = 1\n"
-            "[tool.strata.quality_gate]\nauc = { min = 0.7 }\n"
-        )
+        pyproject.write(SERVING_SETTINGS)
     state = new_state(project.slug, project.bucket)
     state.ports = {name: free_port() for name in SERVICES}
     save_state(project.state_file, state)
@@ -390,7 +399,7 @@ def test_a_tampered_version_is_not_served(served: Served, first: str) -> None:
     assert "differs from its lineage tag" in meta["parameters"]["refused_because"]
     assert served.http.get("/v2").json()["refused"] == {MODEL: third}
     assert served.infer_v2(PROBE).json()["model_version"] == before
-    log = (served.root / ".strata" / "logs" / "gateway.log").read_text()
+    log = served.gateway_log()
     assert f"not serving {MODEL}/{third}" in log and "differs from its lineage tag" in log
     verified = strata(
         "model", "verify", f"{MODEL}@production", "-f", "json", "-C", str(served.root),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import shutil
+import uuid
 
 import pytest
 
@@ -55,16 +56,21 @@ with get_client(sync_client=True) as client:
 """
 
 
-def test_deployed_flow_retries_and_completes(stack: RunningStack, tmp_path: Path) -> None:
-    source = tmp_path / "flows"
+def test_deployed_flow_retries_and_completes(stack: RunningStack) -> None:
+    # In the project's folder, as flows are: the worker runs them from there (a container's
+    # worker sees only that folder of the host).
+    source = stack.project.root / f"e2e-flows-{uuid.uuid4().hex[:8]}"
     source.mkdir()
     (source / "flows.py").write_text(FLOW_SOURCE)
     (source / "client.py").write_text(CLIENT)
-    counter = tmp_path / "attempts.txt"
-    result = stack.python(
-        f"import runpy, sys; sys.argv = ['c', {str(source)!r}, {str(counter)!r}]; "
-        f"runpy.run_path({str(source / 'client.py')!r}, run_name='__main__')"
-    )
+    counter = source / "attempts.txt"
+    try:
+        result = stack.python(
+            f"import runpy, sys; sys.argv = ['c', {str(source)!r}, {str(counter)!r}]; "
+            f"runpy.run_path({str(source / 'client.py')!r}, run_name='__main__')"
+        )
+    finally:
+        shutil.rmtree(source)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["state"] == "COMPLETED"
     assert report["pool"] == "strata"

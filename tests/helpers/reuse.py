@@ -1,0 +1,23 @@
+"""Running one module's tests again in another (the same suite against another profile)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+
+def suites_of(*modules: ModuleType) -> dict[str, Callable[..., Any]]:
+    """Every test function of ``modules``, each module's in the order of its file (tests
+    may build on the ones before them), for ``globals().update(...)`` of the module that
+    runs them again: pytest collects a module's tests in the order its namespace has them."""
+    found: dict[str, Callable[..., Any]] = {}
+    for module in modules:
+        tests = [
+            value
+            for name, value in vars(module).items()
+            if name.startswith("test_") and callable(value) and value.__module__ == module.__name__
+        ]
+        for test in sorted(tests, key=lambda test: test.__code__.co_firstlineno):
+            found[test.__name__] = test
+    return found
