@@ -48,7 +48,9 @@ from . import (
 from .test_flows import flows_project, marks  # noqa: F401
 from .test_gateway import SERVING_SETTINGS, Served, first  # noqa: F401
 
-pytestmark = pytest.mark.e2e
+# The module's first test pays for the images (debootstrap, wheelhouse, build: ~4 min alone,
+# longer beside other modules on two cores): more than the suite's 900 s per test allows.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 # The embedded profile's suites, unchanged, against the containers (before this module's
 # own tests, which stop and restart the stack). The gateway's first: its unnamed requests
