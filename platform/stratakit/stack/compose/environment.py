@@ -33,12 +33,12 @@ _INFRA_BUNDLED = Path(__file__).resolve().parents[2] / "infra_src"
 _INFRA_CHECKOUT = Path(__file__).resolve().parents[4] / "infra"
 
 
-def infra_dir() -> Path:
-    """``infra/`` of the kit: its checkout's, else the copy inside the installed wheel."""
+def infra_dir(required: str = "compose/compose.yaml") -> Path:
+    """``infra/`` of the kit with ``required``: the checkout's, else the installed wheel's."""
     for candidate in (_INFRA_CHECKOUT, _INFRA_BUNDLED):
-        if (candidate / "compose" / "compose.yaml").is_file():
+        if (candidate / required).is_file():
             return candidate
-    raise FileNotFoundError("infra/compose/compose.yaml is missing from this kit installation")
+    raise FileNotFoundError(f"infra/{required} is missing from this kit installation")
 
 
 def default_image(role: str) -> str:

