@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from ..helpers.projects import make_project
@@ -32,4 +33,7 @@ def contract_env(stack: RunningStack, monkeypatch: pytest.MonkeyPatch) -> Runnin
             monkeypatch.delenv(key)
     for key, value in stack.contract.items():
         monkeypatch.setenv(key, value)
+    # boto3's default session keeps the first credentials it resolved: a worker that ran
+    # another stack's tests before (the compose module) would sign with that stack's keys.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     return stack
