@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from stratakit import __version__
 from stratakit.errors import InputError
-from stratakit.gateway import openapi, protocols
+from stratakit.gateway import binary, openapi, protocols
 from stratakit.gateway.batching import MicroBatcher
 from stratakit.gateway.inputs import Batch, InputSpec
 from stratakit.gateway.loading import LoadedModel
@@ -78,6 +78,11 @@ def create_app(
         Route("/v2/models/{name}", metadata, methods=["GET"]),
         Route("/v2/models/{name}/versions/{version}", metadata, methods=["GET"]),
         Route("/v2/models/{name}/ready", _model_view(gateway, _readiness), methods=["GET"]),
+        Route(
+            "/v2/models/{name}/versions/{version}/ready",
+            _model_view(gateway, _readiness),
+            methods=["GET"],
+        ),
         Route("/v2/models/{name}/infer", _infer_v2(gateway), methods=["POST"]),
         Route("/v2/models/{name}/versions/{version}/infer", _infer_v2(gateway), methods=["POST"]),
         Route("/invocations", _invocations(gateway), methods=["POST"]),
@@ -117,7 +122,7 @@ def _server_metadata(gateway: Gateway) -> Endpoint:
             {
                 "name": "stratakit-gateway",
                 "version": __version__,
-                "extensions": [],
+                "extensions": list(protocols.EXTENSIONS),
                 "alias": gateway.alias,
                 "models": {n: m.version for n, m in sorted(gateway.served.all().items())},
                 # A copy first: the registry watcher updates it from its own thread.
@@ -245,22 +250,31 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
         rows = 0
         try:
             model = _lookup(gateway, request)
-            body = protocols.parse_json(await _read_body(request, gateway.max_body_bytes))
+            body = await _read_body(request, gateway.max_body_bytes)
+            v2 = protocols.v2_request(body, request.headers.get(binary.HEADER))
             batch, request_id = await _decode(
-                gateway, model, lambda spec: protocols.v2_batch(spec, body)
+                gateway, model, lambda spec: protocols.v2_batch(spec, v2.body)
             )
             outputs = await _predict(gateway, model, batch)
-            payload = protocols.v2_response(model, outputs, request_id)
+            encoded = protocols.v2_response(model, outputs, request_id, v2.outputs)
             rows = batch.rows
         except InputError as exc:
             status, response = exc.status, _json({"error": str(exc)}, exc.status)
         else:
-            status, response = 200, _json(payload, headers=_model_headers(model))
+            status, response = 200, _v2_encoded(model, encoded)
             _log_prediction(gateway, model, request_id, "v2", batch, outputs)
         _observe(gateway, model, "v2", status, started, rows)
         return response
 
     return infer
+
+
+def _v2_encoded(model: LoadedModel, encoded: protocols.Encoded) -> Response:
+    headers = _model_headers(model)
+    if encoded.header_length is None:
+        return Response(encoded.body, 200, headers=headers, media_type=JSON)
+    headers["Inference-Header-Content-Length"] = str(encoded.header_length)
+    return Response(encoded.body, 200, headers=headers, media_type="application/octet-stream")
 
 
 def _invocations(gateway: Gateway) -> Endpoint:

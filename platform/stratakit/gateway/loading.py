@@ -24,6 +24,7 @@ import numpy as np
 from stratakit.errors import FeatureLookupError, InputError, ModelLoadError
 from stratakit.gateway.inputs import Batch, InputSpec
 from stratakit.gateway.online_features import FeatureLookup, open_lookup
+from stratakit.gateway.outputs import OutputSpec, describe, from_signature
 from stratakit.registry.lineage import (
     FEATURE_REFS_TAG,
     TAG_PREFIX,
@@ -57,6 +58,9 @@ class LoadedModel:
     loaded_at: float = field(default_factory=time.time)
     lookup: FeatureLookup | None = None
     """Online features for key-only requests (a version trained from the feature store)."""
+    outputs: tuple[OutputSpec, ...] = ()
+    """The output tensors, as the warm-up prediction returned them (else as the signature
+    declares them; empty when neither says)."""
 
     def predict(self, batch: Batch) -> Any:
         """Predict a validated batch; the fast path when the model takes a matrix."""
@@ -156,12 +160,13 @@ def load_folder(name: str, version: str, local: Path, expected: str = "") -> Loa
     )
     example = _example(pyfunc, local, spec)
     model = _with_fast_path(model, pyfunc_conf, example)
+    outputs = from_signature(pyfunc.metadata.get_output_schema(), predict_fn)
     if example is not None:
         try:
-            model.predict(example)
+            outputs = describe(predict_fn, model.predict(example))
         except Exception as exc:
             raise ModelLoadError(f"{name}/{version} fails on its input example: {exc}") from exc
-    return model
+    return dataclasses.replace(model, outputs=outputs)
 
 
 def _download(name: str, version: str, source: str, model_dir: Path) -> Path:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stratakit.gateway.inputs import OIP_DATATYPE, Column
+from stratakit.gateway.binary import DATATYPES
+from stratakit.gateway.inputs import Column
 from stratakit.gateway.loading import LoadedModel
 
 _ERROR = {
@@ -22,7 +23,7 @@ _MLFLOW_ERROR = {
     "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
     "required": ["error_code", "message"],
 }
-_DATATYPES = sorted({*OIP_DATATYPE.values(), "FP16", "INT8", "INT16", "UINT8", "UINT64"})
+_DATATYPES = sorted(DATATYPES)
 _GENERIC_TENSOR = {
     "type": "object",
     "properties": {
@@ -78,6 +79,13 @@ def _common_paths() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}), "404": _json(_ERROR)},
             }
         },
+        "/v2/models/{name}/versions/{version}": {
+            "get": {
+                "summary": "Metadata of one version (404 unless it is the served one)",
+                "parameters": [_name_param(), _version_param()],
+                "responses": {"200": _json({"type": "object"}), "404": _json(_ERROR)},
+            }
+        },
         "/v2/models/{name}/ready": {
             "get": {
                 "summary": "Model readiness",
@@ -85,10 +93,22 @@ def _common_paths() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}), "404": _json(_ERROR)},
             }
         },
+        "/v2/models/{name}/versions/{version}/ready": {
+            "get": {
+                "summary": "Readiness of one version (404 unless it is the served one)",
+                "parameters": [_name_param(), _version_param()],
+                "responses": {"200": _json({"type": "object"}), "404": _json(_ERROR)},
+            }
+        },
         "/v2/models/{name}/infer": _infer(
             "Open Inference Protocol v2 inference on any served model",
             _v2_request(_GENERIC_TENSOR),
             [_name_param()],
+        ),
+        "/v2/models/{name}/versions/{version}/infer": _infer(
+            "Inference on one version (404 unless it is the served one)",
+            _v2_request(_GENERIC_TENSOR),
+            [_name_param(), _version_param()],
         ),
         "/invocations": {
             "post": {
@@ -121,25 +141,55 @@ def _name_param() -> dict[str, Any]:
     return {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def _version_param() -> dict[str, Any]:
+    return {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+#: The binary tensor data extension: the JSON header's length, then raw tensor bytes.
+_HEADER_LENGTH = {
+    "name": "Inference-Header-Content-Length",
+    "in": "header",
+    "required": False,
+    "description": "Bytes of JSON header before the raw tensor data (binary_tensor_data).",
+    "schema": {"type": "integer", "minimum": 0},
+}
+_BINARY_BODY = {
+    "schema": {
+        "type": "string",
+        "format": "binary",
+        "description": "JSON header, then each binary input's bytes (little-endian; BYTES "
+        "elements prefixed by a 4-byte length), sizes in parameters.binary_data_size.",
+    }
+}
+
+
 def _infer(summary: str, body: dict[str, Any], parameters: list[Any]) -> dict[str, Any]:
+    ok = _json(
+        {
+            "type": "object",
+            "properties": {
+                "model_name": {"type": "string"},
+                "model_version": {"type": "string"},
+                "id": {"type": "string"},
+                "outputs": {"type": "array", "items": {"type": "object"}},
+            },
+            "required": ["model_name", "model_version", "outputs"],
+        }
+    )
+    ok["content"]["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
     return {
         "post": {
             "summary": summary,
-            "parameters": parameters,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "parameters": [*parameters, _HEADER_LENGTH],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": body},
+                    "application/octet-stream": _BINARY_BODY,
+                },
+            },
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "model_name": {"type": "string"},
-                            "model_version": {"type": "string"},
-                            "id": {"type": "string"},
-                            "outputs": {"type": "array", "items": {"type": "object"}},
-                        },
-                        "required": ["model_name", "model_version", "outputs"],
-                    }
-                ),
+                "200": ok,
                 **{code: _json(_ERROR) for code in ("400", "404", "413", "415", "422")},
             },
         }
@@ -152,7 +202,24 @@ def _v2_request(tensor: Mapping[str, Any]) -> dict[str, Any]:
         "properties": {
             "id": {"type": "string"},
             "inputs": {"type": "array", "minItems": 1, "items": dict(tensor)},
-            "parameters": {"type": "object"},
+            "outputs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"binary_data": {"type": "boolean"}},
+                        },
+                    },
+                    "required": ["name"],
+                },
+            },
+            "parameters": {
+                "type": "object",
+                "properties": {"binary_data_output": {"type": "boolean"}},
+            },
         },
         "required": ["inputs"],
     }

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 
 from stratakit.errors import InputError
+from stratakit.gateway import binary
 from stratakit.gateway.inputs import (
     Batch,
     InputSpec,
@@ -28,6 +30,7 @@ from stratakit.gateway.inputs import (
     tensor_batch,
 )
 from stratakit.gateway.loading import LoadedModel
+from stratakit.gateway.outputs import output_columns
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _NUMERIC_DATATYPES = frozenset(
@@ -45,7 +48,8 @@ _NUMERIC_DATATYPES = frozenset(
         "UINT64",
     }
 )
-_OIP_OF_KIND = {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}
+#: What ``GET /v2`` lists in ``extensions``.
+EXTENSIONS = ("binary_tensor_data",)
 
 
 def parse_json(body: bytes) -> Any:
@@ -64,6 +68,78 @@ def dumps(payload: Any) -> bytes:
 
 
 # -- Open Inference Protocol v2 --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputChoice:
+    """Which outputs the client asked for, and which of them as binary data."""
+
+    names: tuple[str, ...] | None = None
+    """The outputs to return, in order; ``None`` returns every output."""
+    binary: dict[str, bool] = field(default_factory=dict)
+    """Per-output ``parameters.binary_data``."""
+    binary_default: bool = False
+    """The request's ``parameters.binary_data_output``."""
+
+    def is_binary(self, name: str) -> bool:
+        """Whether output ``name`` goes out as raw bytes after the JSON header."""
+        return self.binary.get(name, self.binary_default)
+
+
+@dataclass(frozen=True)
+class V2Request:
+    """An inference request, its binary inputs decoded into arrays in place of ``data``."""
+
+    body: Any
+    outputs: OutputChoice
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A response body; ``header_length`` is set when binary tensors follow the JSON."""
+
+    body: bytes
+    header_length: int | None = None
+
+
+def v2_request(body: bytes, header_length: str | None) -> V2Request:
+    """Parse a JSON or binary-framed request (``Inference-Header-Content-Length`` given)."""
+    request, tail = binary.split(body, header_length)
+    binary.attach_inputs(request, tail)
+    return V2Request(body=request, outputs=_output_choice(request))
+
+
+def _output_choice(request: Any) -> OutputChoice:
+    if not isinstance(request, dict):
+        return OutputChoice()
+    parameters = request.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise InputError("'parameters' must be an object")
+    default = parameters.get("binary_data_output", False)
+    if not isinstance(default, bool):
+        raise InputError("parameters.binary_data_output must be true or false")
+    wanted = request.get("outputs")
+    if wanted is None:
+        return OutputChoice(binary_default=default)
+    if not isinstance(wanted, list):
+        raise InputError("'outputs' must be a list of objects with a 'name'")
+    names: list[str] = []
+    per_output: dict[str, bool] = {}
+    for position, output in enumerate(wanted):
+        name = output.get("name") if isinstance(output, dict) else None
+        if not isinstance(name, str) or not name:
+            raise InputError(f"outputs[{position}].name must be a non-empty string")
+        options = output.get("parameters", {})
+        if not isinstance(options, dict):
+            raise InputError(f"output '{name[:100]}': parameters must be an object")
+        if options.get("classification"):
+            raise InputError(f"output '{name[:100]}': classification is not supported")
+        if "binary_data" in options:
+            if not isinstance(options["binary_data"], bool):
+                raise InputError(f"output '{name[:100]}': binary_data must be true or false")
+            per_output[name] = options["binary_data"]
+        names.append(name)
+    return OutputChoice(names=tuple(names), binary=per_output, binary_default=default)
 
 
 def v2_batch(spec: InputSpec, body: Any) -> tuple[Batch, str | None]:
@@ -111,11 +187,16 @@ def _v2_tensor(position: int, tensor: Any, spec: InputSpec) -> tuple[str, list[i
         raise InputError(f"{where}: shape must be a list of non-negative integers")
     if not isinstance(datatype, str):
         raise InputError(f"{where}: datatype must be a string such as FP64")
-    if not isinstance(data, list):
-        raise InputError(f"{where}: data must be a list")
-    flat = _flatten(data, where)
-    if len(flat) != math.prod(shape):
-        raise InputError(f"{where}: shape {shape} needs {math.prod(shape)} values, got {len(flat)}")
+    if isinstance(data, np.ndarray):  # decoded from binary data: already of its shape
+        flat: Any = data.reshape(-1)
+    elif isinstance(data, list):
+        flat = _flatten(data, where)
+        if len(flat) != math.prod(shape):
+            raise InputError(
+                f"{where}: shape {shape} needs {math.prod(shape)} values, got {len(flat)}"
+            )
+    else:
+        raise InputError(f"{where}: data must be a list (or the tensor sent as binary data)")
     column = next((c for c in spec.columns if c.name == name), None)
     if column is not None and not _datatype_fits(datatype, column.datatype):
         raise InputError(
@@ -144,30 +225,55 @@ def _flatten(data: list[Any], where: str, depth: int = 0) -> list[Any]:
     return flat
 
 
-def v2_response(model: LoadedModel, outputs: Any, request_id: str | None) -> dict[str, Any]:
-    """The inference response: one output tensor per prediction column."""
+def v2_response(
+    model: LoadedModel,
+    outputs: Any,
+    request_id: str | None,
+    choice: OutputChoice | None = None,
+) -> Encoded:
+    """The inference response: one output tensor per prediction column.
+
+    Each goes out as JSON data or, when the client asked, as raw bytes after the JSON header.
+    """
+    choice = choice or OutputChoice()
+    columns = dict(output_columns(model.predict_fn, outputs))
+    names = choice.names if choice.names is not None else tuple(columns)
+    tensors: list[dict[str, Any]] = []
+    raw: list[bytes] = []
+    for name in names:
+        if name not in columns:
+            raise InputError(
+                f"output '{name[:100]}' is not produced; {model.name} returns "
+                + ", ".join(f"'{n}'" for n in columns)
+            )
+        values = columns[name]
+        datatype = binary.datatype_of(values.dtype)
+        tensor: dict[str, Any] = {"name": name, "shape": list(values.shape), "datatype": datatype}
+        if choice.is_binary(name):
+            raw.append(binary.encode(values, datatype))
+            tensor["parameters"] = {"binary_data_size": len(raw[-1])}
+        elif datatype == "BYTES":
+            tensor["data"] = [_text(v) for v in values.ravel()]
+        else:
+            tensor["data"] = values.ravel()
+        tensors.append(tensor)
     response: dict[str, Any] = {
         "model_name": model.name,
         "model_version": model.version,
-        "outputs": [_v2_output(name, values) for name, values in _output_columns(model, outputs)],
+        "outputs": tensors,
     }
     if request_id is not None:
         response["id"] = request_id
-    return response
+    if not raw:
+        return Encoded(dumps(response))
+    body, header_length = binary.frame(response, raw)
+    return Encoded(body, header_length)
 
 
-def _v2_output(name: str, values: np.ndarray) -> dict[str, Any]:
-    datatype = _OIP_OF_KIND.get(values.dtype.kind, "BYTES")
-    data = values.ravel() if datatype != "BYTES" else [str(v) for v in values.ravel()]
-    return {"name": name, "shape": list(values.shape), "datatype": datatype, "data": data}
-
-
-def _output_columns(model: LoadedModel, outputs: Any) -> list[tuple[str, np.ndarray]]:
-    if hasattr(outputs, "columns") and hasattr(outputs, "to_numpy"):  # a DataFrame
-        return [(str(c), np.asarray(outputs[c].to_numpy())) for c in outputs.columns]
-    if isinstance(outputs, dict):
-        return [(str(k), np.asarray(v)) for k, v in outputs.items()]
-    return [(model.predict_fn, np.asarray(outputs))]
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)
 
 
 def v2_model_metadata(model: LoadedModel, refused: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -181,17 +287,20 @@ def v2_model_metadata(model: LoadedModel, refused: tuple[str, str] | None = None
         inputs = [
             {
                 "name": t.name or "input-0",
-                "datatype": _OIP_OF_KIND.get(np.dtype(t.dtype).kind, "BYTES"),
+                "datatype": binary.datatype_of(np.dtype(t.dtype)),
                 "shape": list(t.shape),
             }
             for t in model.spec.tensors
         ]
+    outputs = [output.metadata() for output in model.outputs] or [
+        {"name": model.predict_fn, "datatype": "FP64", "shape": [-1]}  # nothing says more
+    ]
     return {
         "name": model.name,
         "versions": [model.version],
         "platform": "mlflow",
         "inputs": inputs,
-        "outputs": [{"name": model.predict_fn, "datatype": "FP64", "shape": [-1]}],
+        "outputs": outputs,
         "parameters": {
             "run_id": model.run_id,
             "artifact_sha256": model.artifact_sha256,

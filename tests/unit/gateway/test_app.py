@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from tritonclient.http import InferInput, InferRequestedOutput, InferResult
+from tritonclient.http._utils import _get_inference_request
 
 from stratakit.errors import ModelLoadError
 from stratakit.gateway.app import Gateway, create_app
@@ -299,3 +305,176 @@ def test_a_model_without_signature_goes_through_pyfunc(tmp_path: Path) -> None:
         assert v2.status_code == 200 and v2.json()["outputs"][0]["data"] == pytest.approx([4.0])
         rejected = client.post("/invocations", json={"dataframe_records": [{"a": 1.0}]})
         assert rejected.status_code == 422, rejected.text  # the model's own check, not a 500
+
+
+# -- the binary tensor data extension, as tritonclient frames it -----------------------
+
+
+@pytest.fixture(scope="module")
+def oip(model: LoadedModel) -> Iterator[tuple[TestClient, Gateway, dict[str, bytes]]]:
+    """One app for the module's protocol tests (property tests share it across examples)."""
+    sink: dict[str, bytes] = {}
+    served = ServedModels()
+    served.replace({"churn": model})
+    served.ready = True
+    log = PredictionLog(sink.__setitem__, flush_seconds=3600)
+    gateway = Gateway(served=served, metrics=GatewayMetrics(), prediction_log=log)
+    with TestClient(create_app(gateway, on_shutdown=log.stop)) as test_client:
+        yield test_client, gateway, sink
+
+
+def triton_request(
+    frame: pd.DataFrame,
+    as_json: tuple[str, ...] = (),
+    outputs: list[Any] | None = None,
+    tickets: str = "INT64",
+) -> tuple[bytes, dict[str, str]]:
+    """A request body and headers exactly as tritonclient's ``infer`` sends them."""
+    types = {"tenure": "FP64", "spend": "FP64", "tickets": tickets}
+    inputs = []
+    for column in COLUMNS:
+        tensor = InferInput(column, [len(frame)], types[column])
+        tensor.set_data_from_numpy(frame[column].to_numpy(), binary_data=column not in as_json)
+        inputs.append(tensor)
+    body, length = _get_inference_request(
+        inputs=inputs, request_id="req-2", outputs=outputs, sequence_id=0, sequence_start=False,
+        sequence_end=False, priority=0, timeout=None, custom_parameters=None,
+    )  # fmt: skip
+    return body, {} if length is None else {"Inference-Header-Content-Length": str(length)}
+
+
+def triton_result(response: Any) -> InferResult:
+    length = response.headers.get("inference-header-content-length")
+    return InferResult.from_response_body(response.content, header_length=length and int(length))
+
+
+def test_binary_and_json_tensors_answer_like_pyfunc(
+    oip: tuple[TestClient, Gateway, dict[str, bytes]], model: LoadedModel
+) -> None:
+    client, gateway, sink = oip
+    frame = rows(7)
+    expected = model.pyfunc.predict(frame)
+    for path in ("/v2/models/churn/infer", "/v2/models/churn/versions/7/infer"):
+        body, headers = triton_request(frame, as_json=("spend",))
+        answer = client.post(path, content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/octet-stream"
+        length = int(answer.headers["inference-header-content-length"])
+        [output] = json.loads(answer.content[:length])["outputs"]
+        assert output["parameters"] == {"binary_data_size": 7 * 2 * 8} and "data" not in output
+        assert len(answer.content) == length + 7 * 2 * 8
+        np.testing.assert_allclose(triton_result(answer).as_numpy("predict_proba"), expected)
+    as_json = [InferRequestedOutput("predict_proba", binary_data=False)]
+    body, headers = triton_request(frame, outputs=as_json)
+    answer = client.post("/v2/models/churn/infer", content=body, headers=headers)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    assert "inference-header-content-length" not in answer.headers
+    np.testing.assert_allclose(triton_result(answer).as_numpy("predict_proba"), expected)
+    # All JSON in, binary out on request: binary outputs do not need binary inputs.
+    plain = {**v2_body(frame), "parameters": {"binary_data_output": True}}
+    answer = client.post("/v2/models/churn/infer", json=plain)
+    np.testing.assert_allclose(triton_result(answer).as_numpy("predict_proba"), expected)
+    # The same metrics and prediction log as JSON requests.
+    metrics = client.get("/metrics").text
+    assert 'code="200",model="churn",protocol="v2",version="7"} 4.0' in metrics
+    assert 'strata_gateway_predicted_rows_total{model="churn",version="7"} 28.0' in metrics
+    assert gateway.prediction_log.flush() == 28
+    [blob] = sink.values()
+    table = pq.read_table(io.BytesIO(blob)).to_pandas()
+    np.testing.assert_array_equal(table["tickets"].to_numpy()[:7], frame["tickets"].to_numpy())
+    np.testing.assert_allclose(np.stack(table["prediction"].iloc[:7]), expected)
+
+
+def test_metadata_declares_what_responses_carry(
+    oip: tuple[TestClient, Gateway, dict[str, bytes]], tensor_model: LoadedModel
+) -> None:
+    client, _, _ = oip
+    assert "binary_tensor_data" in client.get("/v2").json()["extensions"]
+    for path in ("/v2/models/churn", "/v2/models/churn/versions/7"):
+        meta = client.get(path).json()
+        assert meta["outputs"] == [{"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]}]
+        assert [(i["datatype"], i["shape"]) for i in meta["inputs"]] == [
+            ("FP64", [-1]), ("FP64", [-1]), ("INT64", [-1])
+        ]  # fmt: skip
+    answer = client.post("/v2/models/churn/infer", json=v2_body(rows(3))).json()
+    [output] = answer["outputs"]
+    declared = client.get("/v2/models/churn").json()["outputs"][0]
+    assert output["datatype"] == declared["datatype"]
+    assert output["shape"][1:] == declared["shape"][1:]
+    assert client.get("/v2/models/churn/versions/7/ready").json()["ready"] is True
+    assert client.get("/v2/models/churn/versions/6/ready").status_code == 404
+    served = ServedModels()
+    served.replace({"digits": tensor_model})
+    gateway = Gateway(served=served, metrics=GatewayMetrics(), prediction_log=PredictionLog(None))
+    with TestClient(create_app(gateway)) as tensors:
+        meta = tensors.get("/v2/models/digits").json()
+    assert meta["inputs"] == [{"name": "input-0", "datatype": "FP64", "shape": [-1, 3]}]
+    assert meta["outputs"] == [{"name": "predict", "datatype": "INT64", "shape": [-1]}]
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"outputs": [{"name": "label"}]}, "output 'label' is not produced"),
+        ({"parameters": {"binary_data_output": "yes"}}, "binary_data_output must be true"),
+        ({"outputs": [{"name": "predict_proba", "parameters": {"binary_data": 1}}]},
+         "output 'predict_proba': binary_data must be true or false"),
+        ({"outputs": [{"name": "predict_proba", "parameters": {"classification": 2}}]},
+         "classification is not supported"),
+    ],
+)  # fmt: skip
+def test_a_bad_output_request_is_a_400_naming_it(
+    oip: tuple[TestClient, Gateway, dict[str, bytes]], change: dict[str, Any], needle: str
+) -> None:
+    client, _, _ = oip
+    answer = client.post("/v2/models/churn/infer", json={**v2_body(rows(2)), **change})
+    assert answer.status_code == 400 and needle in answer.json()["error"], answer.text
+
+
+def test_a_frame_for_the_wrong_column_type_names_the_column(
+    oip: tuple[TestClient, Gateway, dict[str, bytes]],
+) -> None:
+    client, _, _ = oip
+    frame = rows(3).astype({"tickets": "float64"})
+    body, headers = triton_request(frame, tickets="FP64")
+    answer = client.post("/v2/models/churn/infer", content=body, headers=headers)
+    assert answer.status_code == 400
+    assert "input 'tickets' (long): expected integers" in answer.json()["error"]
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    body=st.binary(max_size=300),
+    header=st.one_of(
+        st.none(),
+        st.integers(0, 400).map(str),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=6),
+    ),
+    sizes=st.lists(st.integers(-2, 40), min_size=3, max_size=3),
+)
+def test_no_frame_is_a_server_error(
+    oip: tuple[TestClient, Gateway, dict[str, bytes]],
+    body: bytes,
+    header: str | None,
+    sizes: list[int],
+) -> None:
+    """Random bytes, and near-valid frames for the model, are 4xx or a correct answer."""
+    client, _, _ = oip
+    headers = {} if header is None else {"Inference-Header-Content-Length": header}
+    answer = client.post("/v2/models/churn/infer", content=body, headers=headers)
+    assert 400 <= answer.status_code < 500, answer.text
+    inputs = [
+        {"name": c, "shape": [sizes[0] if sizes[0] >= 0 else 1], "datatype": t,
+         "parameters": {"binary_data_size": n}}
+        for c, t, n in zip(COLUMNS, ("FP64", "FP64", "INT64"), sizes, strict=True)
+    ]  # fmt: skip
+    header_blob = json.dumps({"inputs": inputs}).encode()
+    framed = client.post(
+        "/v2/models/churn/infer",
+        content=header_blob + body,
+        headers={"Inference-Header-Content-Length": str(len(header_blob))},
+    )
+    if framed.status_code == 200:
+        assert len(body) == sum(sizes) == 3 * 8 * sizes[0] > 0
+    else:
+        assert 400 <= framed.status_code < 500 and framed.json()["error"], framed.text

@@ -171,3 +171,33 @@ def test_openapi_schema_of_a_column() -> None:
     assert Column("x", "double", required=False).json_schema() == {
         "anyOf": [{"type": "number"}, {"type": "null"}]
     }
+
+
+def _strings(*values: bytes) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def test_binary_tensors_are_checked_like_json_values() -> None:
+    tenure = np.array([1.5, 2.0], dtype="<f8")
+    batch = columns_batch(
+        SPEC,
+        {"tenure": tenure, "tickets": np.array([0, 3], "<i4"), "plan": _strings(b"a", b"\xc3\xa9")},
+    )
+    assert batch.columns is not None
+    assert np.shares_memory(batch.columns["tenure"], tenure)  # no copy: already float64
+    assert batch.columns["tickets"].dtype == np.int64
+    assert batch.columns["plan"].tolist() == ["a", "é"]
+    for data, needle in (
+        ({"tickets": np.array([1.0, 2.0])}, "input 'tickets' (long): expected integers"),
+        ({"tickets": np.array([1, 2**64 - 1], np.uint64)}, "'tickets' (long) row 1"),
+        ({"tenure": np.array([1.0, np.inf])}, "'tenure' (double) row 1: expected a finite"),
+        ({"tenure": np.array([True, False])}, "'tenure' (double): expected numbers"),
+        ({"plan": _strings(b"ok", b"\xff")}, "'plan' (string) row 1: the bytes are not UTF-8"),
+        ({"plan": np.array([1, 2])}, "'plan' (string): expected BYTES"),
+        ({"tenure": np.array([1.0]), "tickets": np.array([1, 2])}, "has 2 values"),
+    ):
+        full = {"tenure": np.array([1.0, 2.0]), "tickets": np.array([1, 2]), "plan": ["a", "b"]}
+        with pytest.raises(InputError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+            columns_batch(SPEC, full | data)
