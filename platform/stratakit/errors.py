@@ -16,6 +16,7 @@ __all__ = [
     "KubernetesToolError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "MonitoringError",
     "ProjectNotFoundError",
     "QualityGateError",
     "RegistryReadError",
@@ -102,6 +103,12 @@ class QualityGateError(StrataError):
 
 class RegistryReadError(StrataError):
     """The tracking server did not answer, or answered something unexpected."""
+
+
+class MonitoringError(StrataError):
+    """A drift check cannot run (no reference, nothing logged); exit status 2, as 1 is drift."""
+
+    exit_code = 2
 
 
 class TrackingServerError(RegistryReadError):

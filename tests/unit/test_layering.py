@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "features": {"errors", "contract", "registry"},
     "flows": {"errors", "contract", "settings", "project", "data_versions", "stack"},
     "gateway": {"errors", "contract", "settings", "registry", "__init__"},
+    "monitor": {"errors", "contract", "settings", "project", "registry", "stack"},
     "doctor": {"errors", "checks", "project", "stack"},
     "demo": {"errors", "contract", "project", "project_template", "stack"},
     "cli": {"*"},
@@ -41,6 +42,7 @@ NARROW = {
     ("features", "registry"): {"stratakit.registry.lineage"},
     ("gateway", "registry"): {"stratakit.registry.lineage", "stratakit.registry.tracking_api"},
     ("gateway", "__init__"): {"stratakit"},
+    ("monitor", "stack"): {"stratakit.stack.context"},
 }
 
 

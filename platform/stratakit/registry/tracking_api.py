@@ -199,6 +199,22 @@ class TrackingAPI:
                         handle.write(chunk)
         return target
 
+    def run_artifact_uri(self, run_id: str) -> str:
+        """Where a run keeps its artifacts (``mlflow-artifacts:/…`` when the server proxies)."""
+        raw = self._get("/api/2.0/mlflow/runs/get", {"run_id": run_id})
+        return str(raw.get("run", {}).get("info", {}).get("artifact_uri", ""))
+
+    def upload_proxied(self, artifact_uri: str, relative: str, content: bytes) -> str:
+        """Store one file under a proxied artifact folder; returns its artifact URI."""
+        root = PurePosixPath(artifact_uri.removeprefix(PROXIED_SCHEME).lstrip("/"))
+        url = f"/api/2.0/mlflow-artifacts/artifacts/{root / relative}"
+        try:
+            answer = self._http.put(url, content=content)
+        except httpx.HTTPError as exc:
+            raise RegistryReadError(f"{self.uri}{url}: {exc}") from None
+        self._check(answer.status_code, url, answer.content)
+        return f"{artifact_uri.rstrip('/')}/{relative}"
+
     def _artifact_files(self, root: PurePosixPath, under: str = "") -> Iterator[str]:
         path = root / under if under else root
         listing = self._get("/api/2.0/mlflow-artifacts/artifacts", {"path": str(path)})

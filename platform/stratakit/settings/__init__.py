@@ -2,7 +2,7 @@
 
 Owns every key of the table: its type, its default and its validation, one module per
 section (``serving``, ``features``, ``quality_gate``, ``flows`` for queues and flows,
-``stack`` for the profile). Every
+``stack`` for the profile, ``monitoring`` for drift checks). Every
 mistake is one :class:`~stratakit.errors.SettingsError` naming the key, the bad value and
 the fix; an unknown key is reported with the nearest valid name. A new section is a new
 module plus one entry in :data:`SECTIONS`.
@@ -29,6 +29,7 @@ from stratakit.settings.flows import (
     parse_flows,
     parse_queues,
 )
+from stratakit.settings.monitoring import MonitoringSettings, parse_monitoring
 from stratakit.settings.quality_gate import Threshold, parse_quality_gate
 from stratakit.settings.serving import DEFAULT_ALIAS, ServingSettings, parse_serving
 from stratakit.settings.stack import PROFILES, Profile, StackSettings, parse_stack
@@ -40,6 +41,7 @@ __all__ = [
     "PROFILES",
     "FeaturesSettings",
     "FlowSettings",
+    "MonitoringSettings",
     "Profile",
     "QueueSettings",
     "ServingSettings",
@@ -66,6 +68,7 @@ class StrataSettings:
     queues: Mapping[str, QueueSettings] = field(default_factory=dict)
     flows: Mapping[str, FlowSettings] = field(default_factory=dict)
     stack: StackSettings = field(default_factory=StackSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     def flow(self, name: str) -> FlowSettings:
         """The flow called ``name``, or an error listing the configured ones."""
@@ -103,6 +106,7 @@ SECTIONS: Mapping[str, Callable[[object], Any]] = {
     "quality_gate": parse_quality_gate,
     "queues": parse_queues,
     "stack": parse_stack,
+    "monitoring": parse_monitoring,
 }
 
 

@@ -1,0 +1,152 @@
+"""``strata monitor status``: each served model's traffic, latency, errors and last drift check.
+
+Traffic, latency and errors come from the gateway's Prometheus metrics (counted since the
+gateway started; latency percentiles are interpolated inside the histogram's buckets, as
+Prometheus' ``histogram_quantile`` does). The last check comes from the results
+``strata monitor drift`` stores in the bucket, the version's age from the registry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from stratakit.errors import MonitoringError
+
+_INFO = "strata_gateway_model_info"
+_REQUESTS = "strata_gateway_requests_total"
+_LATENCY = "strata_gateway_request_duration_seconds_bucket"
+
+
+@dataclass(frozen=True)
+class ModelTraffic:
+    """One served version as the gateway counts it."""
+
+    model: str
+    version: str
+    requests: int
+    errors: int
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Share of requests answered with a 4xx or 5xx (``None`` before the first)."""
+        return self.errors / self.requests if self.requests else None
+
+
+def quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
+    """``histogram_quantile``: ``q`` of cumulative ``(upper bound, count)`` buckets."""
+    ordered = sorted(buckets)
+    if not ordered or ordered[-1][1] == 0:
+        return None
+    total = ordered[-1][1]
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound, count in ordered:
+        if count >= rank:
+            if math.isinf(bound):
+                return lower
+            if count == below:
+                return bound
+            return lower + (bound - lower) * (rank - below) / (count - below)
+        lower, below = bound, count
+    return lower
+
+
+def parse_metrics(text: str) -> list[ModelTraffic]:
+    """Served versions with their counters, from the gateway's ``/metrics`` text."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    served: list[tuple[str, str]] = []
+    requests: dict[tuple[str, str], int] = defaultdict(int)
+    errors: dict[tuple[str, str], int] = defaultdict(int)
+    latency: dict[tuple[str, str], dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels: Mapping[str, str] = sample.labels
+            key = (labels.get("model", ""), labels.get("version", ""))
+            if sample.name == _INFO and sample.value == 1:
+                served.append(key)
+            elif sample.name == _REQUESTS:
+                requests[key] += int(sample.value)
+                if labels.get("code", "200")[:1] in ("4", "5"):
+                    errors[key] += int(sample.value)
+            elif sample.name == _LATENCY:
+                latency[key][float(labels["le"])] += sample.value
+    rows = []
+    for key in sorted(set(served)):
+        buckets = list(latency[key].items())
+
+        def ms(q: float, buckets: list[tuple[float, float]] = buckets) -> float | None:
+            value = quantile(q, buckets)
+            return None if value is None else value * 1000
+
+        rows.append(
+            ModelTraffic(key[0], key[1], requests[key], errors[key], ms(0.5), ms(0.9), ms(0.99))
+        )
+    return rows
+
+
+def gateway_traffic(url: str) -> list[ModelTraffic]:
+    """Read the gateway's metrics; a clear error when it does not answer."""
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/metrics", timeout=10, trust_env=False)
+        answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise MonitoringError(
+            f"the serving gateway at {url} did not answer ({exc}); "
+            "`strata stack status` shows whether it runs."
+        ) from None
+    return parse_metrics(answer.text)
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """``3d 4h``, ``2h 5m``, ``40s`` since ``moment`` (``-`` when unknown)."""
+    if moment is None:
+        return "-"
+    seconds = max(int(((now or datetime.now(UTC)) - moment).total_seconds()), 0)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def status_rows(
+    traffic: list[ModelTraffic],
+    checks: Mapping[tuple[str, str], dict[str, Any] | None],
+    created: Mapping[tuple[str, str], datetime | None],
+) -> list[dict[str, Any]]:
+    """One plain row per served version: the table and the JSON share it."""
+    rows = []
+    for item in traffic:
+        key = (item.model, item.version)
+        check = checks.get(key) or {}
+        rows.append(
+            {
+                "model": item.model,
+                "version": item.version,
+                "requests": item.requests,
+                "error_rate": item.error_rate,
+                "p50_ms": item.p50_ms,
+                "p90_ms": item.p90_ms,
+                "p99_ms": item.p99_ms,
+                "last_check": check.get("checked_at"),
+                "verdict": check.get("verdict"),
+                "drifted": check.get("drifted", []),
+                "report": (check.get("stored") or {}).get("html"),
+                "trained_age": age(created.get(key)),
+            }
+        )
+    return rows
