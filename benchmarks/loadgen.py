@@ -7,6 +7,9 @@ client library, so the generator takes little of the CPU the server under test n
 
     python benchmarks/loadgen.py --url http://127.0.0.1:8080/v2/models/m/infer \
         --body-file request.json --concurrency 8 --requests 5000 --warmup 200
+
+Extra request headers (``--header Inference-Header-Content-Length:123``) go on every request,
+e.g. for the Open Inference Protocol's binary tensor data extension.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import importlib
 import math
 import string
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -82,8 +85,11 @@ class _Target:
     request: bytes
 
 
-def _target(url: str, body: bytes, content_type: str) -> _Target:
+def _target(
+    url: str, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+) -> _Target:
     """Parse ``url`` (http only) and prebuild the POST request with ``body``."""
+    extra = dict(headers or {})
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(f"expected an http://host[:port]/path URL, not {url!r}")
@@ -91,14 +97,18 @@ def _target(url: str, body: bytes, content_type: str) -> _Target:
     if parts.query:
         path += "?" + parts.query
     authority = parts.netloc.rpartition("@")[2]
-    if any(c in value for value in (path, authority, content_type) for c in "\r\n"):
-        raise ValueError("line breaks are not allowed in the URL or the content type")
+    checked = (path, authority, content_type, *extra, *extra.values())
+    if any(c in value for value in checked for c in "\r\n"):
+        raise ValueError("line breaks are not allowed in the URL, content type or headers")
+    if any(not name or ":" in name for name in extra):
+        raise ValueError("a header name must be non-empty and without ':'")
     head = (
         f"POST {path} HTTP/1.1\r\n"
         f"Host: {authority}\r\n"
         f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
-        "\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in extra.items())
+        + "\r\n"
     )
     return _Target(parts.hostname, parts.port or 80, head.encode("ascii") + body)
 
@@ -318,14 +328,16 @@ def run_load(
     concurrency: int,
     requests: int,
     content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
     warmup: int = 0,
     timeout_s: float = 10.0,
 ) -> LoadResult:
     """POST ``body`` to ``url`` ``requests`` times over ``concurrency`` keep-alive connections.
 
-    ``warmup`` requests go first and are not measured. Each request (connecting included)
-    is bounded by ``timeout_s``; a timeout or transport failure is an error with status 0,
-    so the call always returns. Runs its own event loop: call it from synchronous code.
+    ``headers`` go with every request. ``warmup`` requests go first and are not measured.
+    Each request (connecting included) is bounded by ``timeout_s``; a timeout or transport
+    failure is an error with status 0, so the call always returns. Runs its own event
+    loop: call it from synchronous code.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -333,7 +345,7 @@ def run_load(
         raise ValueError("requests and warmup cannot be negative")
     if timeout_s <= 0:
         raise ValueError(f"timeout_s must be positive, not {timeout_s}")
-    target = _target(url, body, content_type)
+    target = _target(url, body, content_type, headers)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         return runner.run(
             _run(
@@ -364,12 +376,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     payload.add_argument("--body-file", type=Path, help="file whose bytes are the request body")
     payload.add_argument("--body", default="", help="request body as a (UTF-8) string")
     parser.add_argument("--content-type", default="application/json")
+    parser.add_argument(
+        "--header", action="append", default=[], help="NAME:VALUE sent with every request"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="connections (workers)")
     parser.add_argument("--requests", type=int, default=1000, help="measured requests")
     parser.add_argument("--warmup", type=int, default=0, help="unmeasured requests sent first")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     args = parser.parse_args(argv)
     body: bytes = args.body_file.read_bytes() if args.body_file else args.body.encode()
+    headers = {}
+    for header in args.header:
+        name, colon, value = header.partition(":")
+        if not colon:
+            parser.error(f"--header {header!r}: expected NAME:VALUE")
+        headers[name.strip()] = value.strip()
     try:
         result = run_load(
             args.url,
@@ -377,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             concurrency=args.concurrency,
             requests=args.requests,
             content_type=args.content_type,
+            headers=headers,
             warmup=args.warmup,
             timeout_s=args.timeout,
         )

@@ -11,8 +11,14 @@ Per concurrency level (1, 8, 32) the servers take turns (mlflow, gateway, gatewa
 OIP v2) so slow drift of the machine hits both alike, and each round is repeated; the
 tables show medians. A soak of 20,000 requests at concurrency 32 then checks the gateway
 stays error-free under sustained load. Targets: >= 5x mlflow's throughput and p99 <= 10 ms
-at concurrency 8, and a soak without errors. Missing a target still exits 0 (this is a
-measurement); a setup failure exits 1.
+at concurrency 8, and a soak without errors.
+
+Batches: a 1,000-row request to the gateway's Open Inference Protocol endpoint at concurrency
+8, as JSON tensors and as binary tensors (the binary tensor data extension, both ways, as
+the protocol's client libraries send by default), taking turns; both must predict what
+mlflow predicts for the same rows. Target: the binary form is faster.
+
+Missing a target still exits 0 (this is a measurement); a setup failure exits 1.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ RATIO_TARGET = 5.0
 RATIO_LEVEL = 8
 P99_TARGET_MS = 10.0
 SOAK_CONCURRENCY = 32
+BATCH_LEVEL = 8
 READY_TIMEOUT_S = 120.0
 ROW = {"tenure": 0.5, "spend": 1.2, "tickets": 2}
 INVOCATIONS_BODY = json.dumps({"dataframe_records": [ROW]}).encode()
@@ -210,6 +217,60 @@ class Endpoints:
     gateway_v2: str
 
 
+@dataclass(frozen=True)
+class BatchBodies:
+    """One batch of rows as an OIP v2 request, in JSON and in the binary extension's form."""
+
+    rows: int
+    json: bytes
+    binary: bytes
+    header_length: int
+    """The binary body's JSON header length (the Inference-Header-Content-Length value)."""
+    records: dict[str, list[Any]]
+
+    @property
+    def binary_headers(self) -> dict[str, str]:
+        """What a binary request adds to the HTTP headers."""
+        return {"Inference-Header-Content-Length": str(self.header_length)}
+
+
+TYPES = {"tenure": "FP64", "spend": "FP64", "tickets": "INT64"}
+
+
+def batch_bodies(rows: int) -> BatchBodies:
+    """``rows`` rows drawn like the training data, framed both ways (binary outputs too)."""
+    rng = np.random.default_rng(7)
+    columns = {
+        "tenure": rng.uniform(0.0, 5.0, rows),
+        "spend": rng.gamma(2.0, 1.0, rows),
+        "tickets": rng.poisson(2.0, rows).astype("<i8"),
+    }
+    as_json = {
+        "inputs": [
+            {"name": c, "shape": [rows], "datatype": t, "data": columns[c].tolist()}
+            for c, t in TYPES.items()
+        ]
+    }
+    raw = [columns[c].astype(columns[c].dtype.newbyteorder("<")).tobytes() for c in TYPES]
+    header = json.dumps(
+        {
+            "inputs": [
+                {"name": c, "shape": [rows], "datatype": t,
+                 "parameters": {"binary_data_size": len(blob)}}
+                for (c, t), blob in zip(TYPES.items(), raw, strict=True)
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()  # fmt: skip
+    return BatchBodies(
+        rows=rows,
+        json=json.dumps(as_json).encode(),
+        binary=header + b"".join(raw),
+        header_length=len(header),
+        records={c: v.tolist() for c, v in columns.items()},
+    )
+
+
 # --- small HTTP helpers (loopback only; the load itself goes through loadgen) -------------
 
 
@@ -229,6 +290,37 @@ def http_call(url: str, body: bytes | None = None, timeout: float = 10.0) -> tup
         return response.status, json.loads(raw)
     except ValueError:
         return response.status, raw.decode(errors="replace")
+
+
+def http_post_raw(
+    url: str, body: bytes, headers: Mapping[str, str], timeout: float = 30.0
+) -> tuple[int, dict[str, str], bytes]:
+    """POST ``body``; returns status, lower-case response headers and the raw body."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request("POST", parts.path, body=body, headers=dict(headers))
+        response = conn.getresponse()
+        raw = response.read()
+        found = {name.lower(): value for name, value in response.getheaders()}
+    finally:
+        conn.close()
+    return response.status, found, raw
+
+
+def binary_outputs(headers: Mapping[str, str], raw: bytes) -> np.ndarray:
+    """Every output of a binary-framed v2 response, concatenated as one float array."""
+    length = int(headers["inference-header-content-length"])
+    header = json.loads(raw[:length])
+    values, offset = [], length
+    for output in header["outputs"]:
+        size = output["parameters"]["binary_data_size"]
+        dtype = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8"}[output["datatype"]]
+        values.append(np.frombuffer(raw[offset : offset + size], dtype=dtype).astype(float))
+        offset += size
+    if offset != len(raw):
+        raise SetupError(f"the binary response has {len(raw) - offset} stray bytes")
+    return np.concatenate(values)
 
 
 def wait_for(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> float:
@@ -422,6 +514,59 @@ def check_parity(endpoints: Endpoints, console: Console) -> list[float]:
     return [float(v) for v in reference]
 
 
+def check_batch_parity(endpoints: Endpoints, bodies: BatchBodies, console: Console) -> None:
+    """The batch's JSON and binary forms must predict what mlflow predicts for its rows."""
+    split = {"dataframe_split": {"columns": list(TYPES), "data": [
+        list(row) for row in zip(*bodies.records.values(), strict=True)]}}  # fmt: skip
+    status, payload = http_call(endpoints.mlflow, json.dumps(split).encode())
+    if status != 200:
+        raise SetupError(f"mlflow answered {status} to the batch: {str(payload)[:500]}")
+    reference = flat(payload["predictions"])
+    status, payload = http_call(endpoints.gateway_v2, bodies.json)
+    if status != 200:
+        raise SetupError(f"the gateway answered {status} to the JSON batch: {str(payload)[:500]}")
+    answers = {"json": np.concatenate([flat(o["data"]) for o in payload["outputs"]])}
+    status, headers, raw = http_post_raw(endpoints.gateway_v2, bodies.binary, bodies.binary_headers)
+    if status != 200 or headers.get("content-type") != "application/octet-stream":
+        raise SetupError(f"the gateway answered {status} to the binary batch: {raw[:500]!r}")
+    answers["binary"] = binary_outputs(headers, raw)
+    for label, got in answers.items():
+        if got.shape != reference.shape or not np.allclose(got, reference, rtol=1e-9, atol=1e-12):
+            raise SetupError(f"the {label} batch's predictions differ from mlflow's")
+    console.print(
+        f"{bodies.rows}-row batch: same predictions as JSON, as binary and from mlflow "
+        f"(bodies {len(bodies.json) / 1024:.0f} KiB JSON, {len(bodies.binary) / 1024:.0f} KiB "
+        "binary)"
+    )
+
+
+def measure_batches(
+    endpoints: Endpoints, bodies: BatchBodies, args: argparse.Namespace, console: Console
+) -> dict[str, Series]:
+    """JSON and binary batches at concurrency 8, taking turns, ``args.rounds`` times."""
+    plan: tuple[tuple[str, bytes, dict[str, str]], ...] = (
+        ("json", bodies.json, {}),
+        ("binary", bodies.binary, bodies.binary_headers),
+    )
+    series = {label: Series() for label, *_ in plan}
+    for round_index in range(args.rounds):
+        for label, body, headers in plan:
+            with console.status(f"round {round_index + 1}: {bodies.rows}-row {label} batches"):
+                result = run_load(
+                    endpoints.gateway_v2, body, concurrency=BATCH_LEVEL, headers=headers,
+                    requests=args.batch_requests, warmup=min(args.warmup, 50),
+                    timeout_s=30.0,
+                )  # fmt: skip
+            sample = Sample.of(result)
+            series[label].samples.append(sample)
+            console.print(
+                f"  round {round_index + 1} {label:<6} batches c={BATCH_LEVEL} "
+                f"{sample.throughput:7.0f} req/s  p50 {sample.p50_ms:6.2f} ms  "
+                f"p99 {sample.p99_ms:6.2f} ms  errors {sample.errors}"
+            )
+    return series
+
+
 def measure(
     endpoints: Endpoints, args: argparse.Namespace, console: Console
 ) -> dict[str, dict[int, Series]]:
@@ -528,11 +673,42 @@ def v2_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
     return table
 
 
-def judge(series: dict[str, dict[int, Series]], soaked: Sample, soak_requests: int) -> list[Target]:
-    """The three targets, each met or not."""
+def batch_table(batches: dict[str, Series], bodies: BatchBodies, rounds: int) -> Table:
+    """JSON against binary tensors for one batch size, on the gateway's v2 endpoint."""
+    table = new_table(
+        f"gateway v2 /infer, {bodies.rows}-row batches at concurrency {BATCH_LEVEL} "
+        f"(median of {rounds})",
+        ("tensors", "body\nKiB", "req/s", "rows/s", "p50 ms", "p99 ms", "vs\nJSON", "errors"),
+    )
+    sizes = {"json": len(bodies.json), "binary": len(bodies.binary)}
+    json_rate = batches["json"].median(lambda s: s.throughput)
+    for label, runs in batches.items():
+        rate = runs.median(lambda s: s.throughput)
+        table.add_row(
+            label,
+            f"{sizes[label] / 1024:.0f}",
+            f"{rate:.0f}",
+            f"{rate * bodies.rows:,.0f}",
+            f"{runs.median(lambda s: s.p50_ms):.2f}",
+            f"{runs.median(lambda s: s.p99_ms):.2f}",
+            f"{rate / json_rate:.2f}x",
+            str(runs.errors),
+        )
+    return table
+
+
+def judge(
+    series: dict[str, dict[int, Series]],
+    soaked: Sample,
+    soak_requests: int,
+    batches: dict[str, Series],
+) -> list[Target]:
+    """The four targets, each met or not."""
     m, g = series["mlflow"][RATIO_LEVEL], series["gateway"][RATIO_LEVEL]
     ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
     p99 = g.median(lambda s: s.p99_ms)
+    json_rate = batches["json"].median(lambda s: s.throughput)
+    binary_rate = batches["binary"].median(lambda s: s.throughput)
     return [
         Target(
             f"throughput ratio at concurrency {RATIO_LEVEL}",
@@ -552,6 +728,12 @@ def judge(series: dict[str, dict[int, Series]], soaked: Sample, soak_requests: i
             f"{soaked.errors} errors of {soaked.requests}",
             soaked.errors == 0 and soaked.requests == soak_requests,
         ),
+        Target(
+            f"binary vs JSON batches at concurrency {BATCH_LEVEL}",
+            "binary faster",
+            f"{binary_rate / json_rate:.2f}x JSON's req/s",
+            binary_rate > json_rate and batches["binary"].errors == 0,
+        ),
     ]
 
 
@@ -563,6 +745,7 @@ def write_json(
     targets: list[Target],
     predictions: list[float],
     wall_s: float,
+    batches: dict[str, Series],
 ) -> None:
     """Every sample, the medians' inputs and the verdicts, for comparing runs later."""
     import mlflow  # only for its version; imported late as it is slow to import
@@ -580,6 +763,8 @@ def write_json(
             "mlflow_requests": args.mlflow_requests,
             "warmup": args.warmup,
             "soak": args.soak,
+            "batch_rows": args.batch_rows,
+            "batch_requests": args.batch_requests,
         },
         "predictions": predictions,
         "runs": {
@@ -587,6 +772,7 @@ def write_json(
             for label, by_level in series.items()
         },
         "soak": asdict(soaked),
+        "batches": {label: [asdict(s) for s in runs.samples] for label, runs in batches.items()},
         "targets": [asdict(t) for t in targets],
         "wall_s": wall_s,
     }
@@ -603,9 +789,15 @@ def main() -> int:
     )
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per run")
     parser.add_argument("--soak", type=int, default=20_000, help="gateway soak requests")
+    parser.add_argument("--batch-rows", type=int, default=1000, help="rows per batch request")
+    parser.add_argument(
+        "--batch-requests", type=int, default=400, help="batch requests per run (JSON, binary)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
-    if min(args.rounds, args.requests, args.mlflow_requests, args.soak) < 1 or args.warmup < 0:
+    counts = (args.rounds, args.requests, args.mlflow_requests, args.soak, args.batch_rows,
+              args.batch_requests)  # fmt: skip
+    if min(counts) < 1 or args.warmup < 0:
         parser.error("rounds and request counts must be positive (warmup non-negative)")
     console = Console()
     started = time.perf_counter()
@@ -624,7 +816,10 @@ def main() -> int:
                     gateway_v2=f"{gateway_url}/v2/models/{MODEL_NAME}/infer",
                 )
                 predictions = check_parity(endpoints, console)
+                bodies = batch_bodies(args.batch_rows)
+                check_batch_parity(endpoints, bodies, console)
                 series = measure(endpoints, args, console)
+                batches = measure_batches(endpoints, bodies, args, console)
                 soaked = soak(endpoints, args.soak, console)
     except SetupError as exc:
         console.print("[red]setup failed:[/red]", escape(str(exc)), highlight=False)
@@ -633,19 +828,20 @@ def main() -> int:
 
     console.print(comparison_table(series, args.rounds))
     console.print(v2_table(series, args.rounds))
+    console.print(batch_table(batches, bodies, args.rounds))
     console.print(
         f"soak: {soaked.requests} requests at concurrency {SOAK_CONCURRENCY}: "
         f"{soaked.throughput:.0f} req/s, p50 {ms(soaked.p50_ms)}, p99 {ms(soaked.p99_ms)}, "
         f"p99.9 {ms(soaked.p999_ms)}, max {ms(soaked.max_ms)}, {soaked.errors} errors "
         f"(statuses {soaked.statuses})"
     )
-    targets = judge(series, soaked, args.soak)
+    targets = judge(series, soaked, args.soak, batches)
     for target in targets:
         verdict = "[green]met[/green]" if target.met else "[red]MISSED[/red]"
         console.print(f"target {target.name}: {target.wanted}; got {target.got} -> {verdict}")
     console.print(f"{os.cpu_count()} CPUs, wall time {wall_s:.0f} s")
     if args.json:
-        write_json(args.json, args, series, soaked, targets, predictions, wall_s)
+        write_json(args.json, args, series, soaked, targets, predictions, wall_s, batches)
         console.print(f"results written to {args.json}")
     return 0
 
