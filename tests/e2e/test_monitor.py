@@ -179,7 +179,9 @@ def test_traffic_like_training_has_not_drifted_and_a_small_window_is_not_enough(
     monitored.send(draw(600, seed=2))
     monitored.wait_logged(600)
     code, report = monitored.drift(MODEL, "--last", "600")
-    assert code == 0, [(c["column"], c["value"], c["reasons"], c["verdict"]) for c in report["columns"]]
+    assert code == 0, [
+        (c["column"], c["value"], c["reasons"], c["verdict"]) for c in report["columns"]
+    ]
     assert report["verdict"] == "ok"
     assert report["version"] == monitored.version and "production" in report["aliases"]
     assert report["rows"] == 600
@@ -209,11 +211,25 @@ def test_two_shifted_features_drift_exactly_and_the_report_is_kept(
     )
     monitored.send(draw(600, seed=3, shift=1.5))
     monitored.wait_logged(1_200)
-    code, report = monitored.drift(f"{MODEL}@production", "--last", "600")
+    code, report = monitored.drift(f"{MODEL}@production", "--last", "600", "--emit")
     assert code == 1, report
     assert report["verdict"] == "drift"
     features = [c for c in report["drifted"] if c in FEATURES]
     assert sorted(features) == ["spend", "tenure"], report["columns"]
+
+    # The event flows can be triggered by reached the scheduler, about the project.
+    api = monitored.stack.contract["PREFECT_API_URL"]
+    query = {"filter": {"event": {"name": ["strata.drift.detected"]}}, "limit": 5}
+    deadline, events = time.monotonic() + 30, []
+    while time.monotonic() < deadline and not events:
+        events = httpx.post(f"{api}/events/filter", json=query, timeout=10).json()["events"]
+        time.sleep(0.5)
+    [event] = events
+    assert (
+        event["resource"]["prefect.resource.id"] == f"strata.project.{monitored.stack.project.slug}"
+    )
+    assert event["payload"]["model"] == MODEL and event["payload"]["version"] == monitored.version
+    assert sorted(event["payload"]["drifted"]) == sorted(report["drifted"])
 
     s3 = boto3.session.Session().client("s3")
     html_key = report["stored"]["html"].removeprefix(f"s3://{monitored.stack.bucket}/")

@@ -92,6 +92,14 @@ def monitor_drift(
             help="Keep the result and HTML report in the bucket and on the version's run.",
         ),
     ] = True,
+    emit: Annotated[
+        bool,
+        typer.Option(
+            "--emit",
+            help="On drift, send the event strata.drift.detected (model, version, columns) "
+            "to the stack's scheduler, where flows can be triggered by it.",
+        ),
+    ] = False,
     fmt: Format = "table",
     project_dir: ProjectDir = None,
 ) -> None:
@@ -119,6 +127,17 @@ def monitor_drift(
                     project, api, model_ref, window, store=store,
                     progress=lambda step: spinner.update(f"{step}…"),
                 )  # fmt: skip
+        if emit and report.verdict == "drift":
+            from stratakit.flows.data_push import emit_project_event
+            from stratakit.settings import DRIFT_DETECTED_EVENT
+
+            payload = {
+                "model": report.model,
+                "version": report.version,
+                "drifted": report.drifted,
+                "report": report.stored.get("html", ""),
+            }
+            emit_project_event(project, DRIFT_DETECTED_EVENT, payload)
     except StrataError as exc:
         exc.exit_code = 2  # 1 means drift to whoever runs this from cron or CI
         raise

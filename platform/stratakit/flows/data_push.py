@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from stratakit.contract import child_environment
 from stratakit.data_versions import read_hashes
@@ -69,20 +70,22 @@ def push_data(project: Project, paths: Sequence[str] = ()) -> str:
     return done.stdout.strip()
 
 
-def emit_data_pushed(project: Project, paths: Sequence[str] = ()) -> PushedEvent:
-    """Send ``strata.data.pushed`` for the project and wait until Prefect has received it."""
-    data = select_data(read_hashes(project.root).outputs, paths)
+def emit_project_event(project: Project, event: str, payload: dict[str, Any]) -> str:
+    """Send ``event`` about the project's resource (what its triggers match).
+
+    Waits until Prefect has received it; returns the event's id.
+    """
     with prefect_api(project):
         from prefect.events import emit_event
         from prefect.events.worker import EventsWorker
 
         sent = emit_event(
-            DATA_PUSHED_EVENT,
+            event,
             resource={
                 "prefect.resource.id": resource_id(project),
                 "prefect.resource.name": project.name,
             },
-            payload={"paths": data},
+            payload=payload,
         )
         # Events leave through a background worker: flush it before the command returns.
         # Its "Still processing items" warning while flushing is noise for a CLI user.
@@ -98,6 +101,13 @@ def emit_data_pushed(project: Project, paths: Sequence[str] = ()) -> PushedEvent
             "Prefect did not send the event (events are off for this API URL); check "
             "PREFECT_API_URL with `strata stack env`."
         )
+    return str(sent.id)
+
+
+def emit_data_pushed(project: Project, paths: Sequence[str] = ()) -> PushedEvent:
+    """Send ``strata.data.pushed`` for the project and wait until Prefect has received it."""
+    data = select_data(read_hashes(project.root).outputs, paths)
+    event_id = emit_project_event(project, DATA_PUSHED_EVENT, {"paths": data})
     return PushedEvent(
-        event=DATA_PUSHED_EVENT, event_id=str(sent.id), resource=resource_id(project), data=data
+        event=DATA_PUSHED_EVENT, event_id=event_id, resource=resource_id(project), data=data
     )

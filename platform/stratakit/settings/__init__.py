@@ -24,6 +24,7 @@ from stratakit.settings.features import FeaturesSettings, parse_features
 from stratakit.settings.flows import (
     DATA_PUSHED_EVENT,
     DEFAULT_QUEUE,
+    DRIFT_DETECTED_EVENT,
     FlowSettings,
     QueueSettings,
     parse_flows,
@@ -38,6 +39,7 @@ __all__ = [
     "DATA_PUSHED_EVENT",
     "DEFAULT_ALIAS",
     "DEFAULT_QUEUE",
+    "DRIFT_DETECTED_EVENT",
     "PROFILES",
     "FeaturesSettings",
     "FlowSettings",

@@ -22,6 +22,8 @@ from stratakit.settings import _validate
 DEFAULT_QUEUE = "default"
 #: The event ``strata data push`` emits.
 DATA_PUSHED_EVENT = "strata.data.pushed"
+#: The event ``strata monitor drift --emit`` sends when a served version has drifted.
+DRIFT_DETECTED_EVENT = "strata.drift.detected"
 
 _QUEUE_KEYS = ("priority", "concurrency_limit")
 _FLOW_KEYS = ("entrypoint", "queue", "cron", "parameters", "triggers", "description")
