@@ -112,7 +112,7 @@ def v2_request(body: bytes, header_length: str | None) -> V2Request:
 def _output_choice(request: Any) -> OutputChoice:
     if not isinstance(request, dict):
         return OutputChoice()
-    parameters = request.get("parameters", {})
+    parameters = request.get("parameters") or {}  # some clients send null
     if not isinstance(parameters, dict):
         raise InputError("'parameters' must be an object")
     default = parameters.get("binary_data_output", False)
@@ -129,7 +129,7 @@ def _output_choice(request: Any) -> OutputChoice:
         name = output.get("name") if isinstance(output, dict) else None
         if not isinstance(name, str) or not name:
             raise InputError(f"outputs[{position}].name must be a non-empty string")
-        options = output.get("parameters", {})
+        options = output.get("parameters") or {}
         if not isinstance(options, dict):
             raise InputError(f"output '{name[:100]}': parameters must be an object")
         if options.get("classification"):

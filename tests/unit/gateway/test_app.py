@@ -370,15 +370,20 @@ def test_binary_and_json_tensors_answer_like_pyfunc(
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     assert "inference-header-content-length" not in answer.headers
     np.testing.assert_allclose(triton_result(answer).as_numpy("predict_proba"), expected)
+    # Null parameters (some clients send them) mean none.
+    nulls = {**v2_body(frame), "parameters": None,
+             "outputs": [{"name": "predict_proba", "parameters": None}]}  # fmt: skip
+    answer = client.post("/v2/models/churn/infer", json=nulls)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     # All JSON in, binary out on request: binary outputs do not need binary inputs.
     plain = {**v2_body(frame), "parameters": {"binary_data_output": True}}
     answer = client.post("/v2/models/churn/infer", json=plain)
     np.testing.assert_allclose(triton_result(answer).as_numpy("predict_proba"), expected)
     # The same metrics and prediction log as JSON requests.
     metrics = client.get("/metrics").text
-    assert 'code="200",model="churn",protocol="v2",version="7"} 4.0' in metrics
-    assert 'strata_gateway_predicted_rows_total{model="churn",version="7"} 28.0' in metrics
-    assert gateway.prediction_log.flush() == 28
+    assert 'code="200",model="churn",protocol="v2",version="7"} 5.0' in metrics
+    assert 'strata_gateway_predicted_rows_total{model="churn",version="7"} 35.0' in metrics
+    assert gateway.prediction_log.flush() == 35
     [blob] = sink.values()
     table = pq.read_table(io.BytesIO(blob)).to_pandas()
     np.testing.assert_array_equal(table["tickets"].to_numpy()[:7], frame["tickets"].to_numpy())
@@ -421,6 +426,8 @@ def test_metadata_declares_what_responses_carry(
          "output 'predict_proba': binary_data must be true or false"),
         ({"outputs": [{"name": "predict_proba", "parameters": {"classification": 2}}]},
          "classification is not supported"),
+        ({"parameters": "binary"}, "'parameters' must be an object"),
+        ({"outputs": {"name": "predict_proba"}}, "'outputs' must be a list"),
     ],
 )  # fmt: skip
 def test_a_bad_output_request_is_a_400_naming_it(
