@@ -357,6 +357,37 @@ def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
     flows = {d["name"]: d for d in deployed["deployments"]}
     assert flows["retrain"]["triggers"] == ["strata.data.pushed"]
     assert flows["materialize"]["cron"] == "0 * * * *"
+    assert flows["monitor"]["cron"] == "30 * * * *"
+
+    # Traffic like the training data, then the monitor flow on the worker: the reference is
+    # found from version 1's lineage tags alone, and nothing has drifted.
+    serving = project_stack["STRATA_SERVING_URL"]
+    table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
+    sample = table.sample(400, random_state=0).loc[:, list(FEATURE_COLUMNS)]
+    for start in range(0, len(sample), 100):
+        part = sample.iloc[start : start + 100].to_dict(orient="records")
+        answer = httpx.post(
+            f"{serving}/models/churn_forecast/invocations",
+            json={"dataframe_records": part},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+    time.sleep(12)  # the gateway writes its prediction log every 10 s
+    in_project(root, *strata, "flows", "run", "monitor", "--wait", env=env)
+    [status] = json.loads(
+        in_project(root, *strata, "monitor", "status", "-f", "json", env=env).stdout
+    )
+    assert (status["model"], status["version"]) == ("churn_forecast", "1")
+    assert status["verdict"] == "ok", status
+    checked = json.loads(
+        in_project(
+            root, *strata, "monitor", "drift", "churn_forecast", "--last", "400", "--no-store",
+            "-f", "json", env=env,
+        ).stdout
+    )  # fmt: skip
+    assert checked["reference"]["data_path"] == "data/features", checked["reference"]
+    assert {c["column"] for c in checked["columns"]} >= set(FEATURE_COLUMNS)
+    assert checked["drifted"] == [], checked["columns"]
 
     # New data: a seventh month of snapshots, versioned by DVC and pushed to the bucket.
     python = str(root / ".venv" / "bin" / "python")
@@ -372,7 +403,6 @@ def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
 
     # The retrain flow runs on the worker, registers version 2, promotes it through the
     # gate, and the gateway picks it up.
-    serving = project_stack["STRATA_SERVING_URL"]
     deadline = pushed_at + 900
     versions: list[str] = []
     while time.monotonic() < deadline:

@@ -10,6 +10,7 @@ the version with the verdict so the registry shows when it was last checked.
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -130,6 +131,43 @@ def _reference_predictions(
     return _prediction_columns(predicted, len(frame))
 
 
+def _cache_key(version: ModelVersion, md5: str) -> str:
+    return f"{RESULTS_PREFIX}/{version.name}/version={version.version}/reference-{md5}.parquet"
+
+
+def _cached_predictions(
+    client: Any, bucket: str, version: ModelVersion, md5: str
+) -> dict[str, npt.NDArray[np.generic]] | None:
+    """The version's predictions on this reference, when an earlier check kept them.
+
+    A version's artifact and its reference never change (the registry refuses a version
+    whose artifact does not match its digest), so the scoring is paid once per version.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        body = client.get_object(Bucket=bucket, Key=_cache_key(version, md5))["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return None
+    table = pq.read_table(io.BytesIO(body))
+    return {name: _values(table[name]) for name in table.column_names}
+
+
+def _cache_predictions(
+    client: Any,
+    bucket: str,
+    version: ModelVersion,
+    md5: str,
+    predictions: Mapping[str, npt.NDArray[np.generic]],
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({k: pa.array(v) for k, v in predictions.items()}), buffer)
+    client.put_object(Bucket=bucket, Key=_cache_key(version, md5), Body=buffer.getvalue())
+
+
 @contextmanager
 def s3_client(contract: Mapping[str, str]) -> Iterator[Any]:
     """A boto3 S3 client configured by the contract alone."""
@@ -203,8 +241,11 @@ def check_drift(
             name: (_values(reference.table[name]), _values(logged[name])) for name in features
         }
         if PREDICTION in logged.column_names:
-            progress("scoring the reference with the version itself")
-            expected = _reference_predictions(api, version, reference.table.to_pandas())
+            expected = _cached_predictions(client, bucket, version, reference.md5)
+            if expected is None:
+                progress("scoring the reference with the version itself")
+                expected = _reference_predictions(api, version, reference.table.to_pandas())
+                _cache_predictions(client, bucket, version, reference.md5, expected)
             for name, current in _logged_predictions(logged).items():
                 if name in expected:
                     samples[name] = (expected[name], current)
