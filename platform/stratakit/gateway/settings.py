@@ -30,7 +30,7 @@ class GatewaySettings:
     bucket: str | None = None
     log_prefix: str = "predictions"
     log_flush_seconds: float = 10.0
-    log_batch_rows: int = 5_000
+    log_batch_rows: int = 50_000
     log_max_pending: int = 200_000
     max_body_bytes: int = 8 * 2**20
     feature_repo: Path | None = None
@@ -58,7 +58,7 @@ class GatewaySettings:
             bucket=environ.get("STRATA_BUCKET") or None,
             log_prefix=environ.get("STRATA_GATEWAY_LOG_PREFIX", "predictions").strip("/"),
             log_flush_seconds=_number(environ, "STRATA_GATEWAY_LOG_FLUSH_SECONDS", 10.0, float),
-            log_batch_rows=_number(environ, "STRATA_GATEWAY_LOG_BATCH_ROWS", 5_000, int),
+            log_batch_rows=_number(environ, "STRATA_GATEWAY_LOG_BATCH_ROWS", 50_000, int),
             log_max_pending=_number(environ, "STRATA_GATEWAY_LOG_MAX_PENDING", 200_000, int),
             max_body_bytes=_number(environ, "STRATA_GATEWAY_MAX_BODY_BYTES", 8 * 2**20, int),
             feature_repo=Path(environ["STRATA_FEATURE_REPO"])
