@@ -70,6 +70,7 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
             loaded=loaded,
             failed=lambda name, version, why: metrics.loads.labels(name, "failed").inc(),
             removed=lambda name, version: metrics.unserve(name),
+            tagged=metrics.checked,
         ),
     )
 

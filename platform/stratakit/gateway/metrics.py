@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from stratakit.registry.lineage import MONITOR_VERDICT_TAG
 
 #: Latency buckets around the serving target (p99 ≤ 10 ms), up to slow generic models.
 LATENCY_BUCKETS = (
@@ -65,6 +69,14 @@ class GatewayMetrics:
             ("model", "outcome"),
             registry=self.registry,
         )
+        self.drift = Gauge(
+            "strata_gateway_model_drift",
+            "1 when the last `strata monitor drift` of the served version found drift, else 0 "
+            "(absent until a version is checked).",
+            ("model", "version"),
+            registry=self.registry,
+        )
+        self._drift_version: dict[str, str] = {}
         self.log_rows = Counter(
             "strata_gateway_prediction_log_rows",
             "Prediction log rows written to the bucket, dropped (log full) or failed.",
@@ -87,12 +99,26 @@ class GatewayMetrics:
         self.served.labels(model, version, str(fast_path).lower()).set(1)
         self.loads.labels(model, "loaded").inc()
 
+    def checked(self, model: str, version: str, tags: Mapping[str, str]) -> None:
+        """The served version's last drift verdict, from the tag a drift check leaves."""
+        verdict = tags.get(MONITOR_VERDICT_TAG)
+        if verdict is None:
+            return
+        previous = self._drift_version.pop(model, None)
+        if previous is not None and previous != version:
+            self.drift.remove(model, previous)
+        self.drift.labels(model, version).set(1 if verdict == "drift" else 0)
+        self._drift_version[model] = version
+
     def unserve(self, model: str) -> None:
-        """Forget every version of ``model`` in the info gauge."""
+        """Forget every version of ``model`` in the info and drift gauges."""
         for metric in self.served.collect():
             for sample in metric.samples:
                 if sample.labels.get("model") == model:
                     self.served.remove(model, sample.labels["version"], sample.labels["fast_path"])
+        previous = self._drift_version.pop(model, None)
+        if previous is not None:
+            self.drift.remove(model, previous)
 
     def render(self) -> bytes:
         """The exposition text."""

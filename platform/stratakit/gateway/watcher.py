@@ -73,6 +73,9 @@ class WatchEvents:
     loaded: Callable[[LoadedModel], None] = lambda model: None
     failed: Callable[[str, str, str], None] = lambda name, version, why: None
     removed: Callable[[str, str], None] = lambda name, version: None
+    tagged: Callable[[str, str, Mapping[str, str]], None] = lambda name, version, tags: None
+    """A served version's tags, read on load and again every :attr:`RegistryWatcher.
+    tag_refresh_seconds` (a drift check tags the version it judged)."""
 
 
 class RegistryWatcher:
@@ -94,6 +97,8 @@ class RegistryWatcher:
         self._client_factory = client_factory
         self._events = events or WatchEvents()
         self._failed: dict[tuple[str, str], float] = {}
+        self.tag_refresh_seconds = max(10.0, 5 * poll_seconds)
+        self._tags_read = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="registry-watcher", daemon=True)
 
@@ -139,6 +144,7 @@ class RegistryWatcher:
             try:
                 found = client.version(name, version)
                 updated[name] = self._loader(name, version, found.tags, found.source)
+                self._events.tagged(name, version, found.tags)
             except Exception as exc:
                 # Retry later, but not every poll: a broken version stays broken.
                 self._failed[(name, version)] = time.monotonic() + max(30.0, self.poll_seconds)
@@ -158,3 +164,12 @@ class RegistryWatcher:
             self._events.removed(name, removed.version)
         self.served.replace(updated)
         self.served.ready = True
+        self._refresh_tags(client)
+
+    def _refresh_tags(self, client: RegistryReads) -> None:
+        """Re-read the served versions' tags now and then (not on every poll)."""
+        if time.monotonic() - self._tags_read < self.tag_refresh_seconds:
+            return
+        self._tags_read = time.monotonic()
+        for name, model in self.served.all().items():
+            self._events.tagged(name, model.version, client.version(name, model.version).tags)

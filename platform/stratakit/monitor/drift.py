@@ -29,7 +29,7 @@ from stratakit.monitor.predictions import META_COLUMNS, PREDICTION, Window, read
 from stratakit.monitor.reference import DvcStorage, ObjectReader, find_reference
 from stratakit.monitor.statistics import ColumnDrift, Verdict, compare
 from stratakit.project import Project
-from stratakit.registry.lineage import TAG_PREFIX, Lineage
+from stratakit.registry.lineage import MONITOR_VERDICT_TAG, TAG_PREFIX, Lineage
 from stratakit.registry.refs import ModelRef, resolve
 from stratakit.registry.tracking_api import PROXIED_SCHEME, ModelVersion, TrackingAPI
 from stratakit.settings import MonitoringSettings
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 #: Where results are kept in the bucket: ``monitoring/MODEL/version=V/drift-<time>.json``.
 RESULTS_PREFIX = "monitoring"
 #: Version tags the last check leaves on the registry.
-VERDICT_TAG = f"{TAG_PREFIX}monitor.verdict"
+VERDICT_TAG = MONITOR_VERDICT_TAG
 CHECKED_TAG = f"{TAG_PREFIX}monitor.checked_at"
 DRIFTED_TAG = f"{TAG_PREFIX}monitor.drifted"
 

@@ -16,6 +16,9 @@ TAG_PREFIX = "strata."
 DATA_PREFIX = f"{TAG_PREFIX}data."
 #: The tag listing the ``view:feature`` references a model version was trained on.
 FEATURE_REFS_TAG = f"{TAG_PREFIX}feature_refs"
+#: The verdict of the last ``strata monitor drift`` of a version (``drift``, ``ok``, …); the
+#: gateway exports it as a metric for alerting.
+MONITOR_VERDICT_TAG = f"{TAG_PREFIX}monitor.verdict"
 
 #: Tag (without prefix) → the question it answers. Every registered version must carry all.
 REQUIRED: Mapping[str, str] = {

@@ -237,3 +237,25 @@ def test_removing_the_alias_from_a_refused_version_forgets_the_refusal(
     registry.drop("churn", ALIAS)
     sync(watcher, registry)
     assert served.refused == {}
+
+
+def test_served_versions_tags_are_read_on_load_and_again_after_the_refresh_interval(
+    served: ServedModels, loader: Loader, registry: InMemoryRegistry
+) -> None:
+    tagged: list[tuple[str, str]] = []
+    watcher = RegistryWatcher(
+        served,
+        ALIAS,
+        poll_seconds=1.0,
+        loader=loader,
+        client_factory=lambda: registry,  # type: ignore[arg-type,return-value]
+        events=WatchEvents(tagged=lambda name, version, tags: tagged.append((name, version))),
+    )
+    registry.point("churn", ALIAS, "1")
+    sync(watcher, registry)
+    assert tagged == [("churn", "1"), ("churn", "1")]  # on load, then the first refresh
+    sync(watcher, registry)
+    assert len(tagged) == 2  # not again before the interval
+    watcher.tag_refresh_seconds = 0.0
+    sync(watcher, registry)
+    assert tagged[-1] == ("churn", "1") and len(tagged) == 3

@@ -37,3 +37,17 @@ def test_ages_read_like_people_say_them() -> None:
     assert age(now - timedelta(days=3, hours=4, minutes=5), now) == "3d 4h"
     assert age(now - timedelta(minutes=7, seconds=3), now) == "7m 3s"
     assert age(None, now) == "-"
+
+
+def test_the_drift_verdict_tag_becomes_a_gauge_of_the_served_version_only() -> None:
+    metrics = GatewayMetrics()
+    metrics.checked("churn", "3", {"strata.monitor.verdict": "drift"})
+    metrics.checked("other", "1", {"strata.lineage": "no verdict yet"})
+    assert 'strata_gateway_model_drift{model="churn",version="3"} 1.0' in metrics.render().decode()
+    assert 'model="other"' not in metrics.render().decode()
+    metrics.checked("churn", "4", {"strata.monitor.verdict": "ok"})
+    text = metrics.render().decode()
+    assert 'strata_gateway_model_drift{model="churn",version="4"} 0.0' in text
+    assert 'version="3"' not in text
+    metrics.unserve("churn")
+    assert "strata_gateway_model_drift{" not in metrics.render().decode()
