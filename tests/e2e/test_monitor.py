@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ..helpers.projects import strata
+from ..helpers import prometheus
+from ..helpers.projects import KIT_ROOT, strata
 from ..helpers.stacks import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -276,3 +277,60 @@ def test_bad_input_is_one_line_with_exit_2(monitored: Monitored) -> None:
         done = strata("monitor", "drift", *args, "-C", str(monitored.root), cwd=monitored.root)
         assert done.returncode == 2, done.stdout + done.stderr
         assert needle in done.stderr and "Traceback" not in done.stderr
+
+
+PROMETHEUS = KIT_ROOT / "infra" / "prometheus"
+
+
+@pytest.fixture(scope="module")
+def binaries(tmp_path_factory: pytest.TempPathFactory) -> prometheus.Binaries:
+    return prometheus.unpack(tmp_path_factory.mktemp("prometheus"))
+
+
+def test_the_alert_rules_pass_promtool(binaries: prometheus.Binaries) -> None:
+    for args in (
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "rules.yml"],
+        ["test", "rules", "rules.test.yml"],
+    ):
+        done = subprocess.run([str(binaries.promtool), *args], cwd=PROMETHEUS,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "SUCCESS" in done.stdout + done.stderr
+
+
+def test_prometheus_scrapes_the_gateway_and_the_drift_alert_fires(
+    monitored: Monitored, binaries: prometheus.Binaries, tmp_path: Path
+) -> None:
+    """Runs after the drift check above tagged the served version with its verdict."""
+    shipped = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    [job] = shipped["scrape_configs"]
+    job["static_configs"] = [{"targets": [monitored.stack.contract["STRATA_SERVING_URL"][7:]]}]
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(PROMETHEUS / "rules.yml")],
+        "scrape_configs": [job],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    with prometheus.running(
+        binaries.prometheus, tmp_path / "prometheus.yml", tmp_path / "data"
+    ) as url:
+        deadline, firing, up = time.monotonic() + 60, [], []
+        while time.monotonic() < deadline and not (firing and up):
+            query = {"query": 'up{job="strata-gateway"} == 1'}
+            up = httpx.get(f"{url}/api/v1/query", params=query, timeout=5).json()["data"]["result"]
+            alerts = httpx.get(f"{url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+            firing = [
+                a for a in alerts
+                if a["labels"]["alertname"] == "StrataDriftDetected" and a["state"] == "firing"
+                and a["labels"]["model"] == MODEL
+            ]  # fmt: skip
+            time.sleep(0.5)
+        assert up, "Prometheus never scraped the gateway"
+        [alert] = firing
+        assert alert["labels"]["version"] == monitored.version
+        rules = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        names = {rule["name"] for group in rules for rule in group["rules"]}
+        assert names == {"StrataGatewayErrorRate", "StrataGatewayLatencyP99",
+                         "StrataModelVersionRefused", "StrataPredictionLogLoss",
+                         "StrataDriftDetected"}  # fmt: skip
