@@ -254,6 +254,10 @@ def test_two_shifted_features_drift_exactly_and_the_report_is_kept(
     assert row["version"] == monitored.version
     assert row["requests"] >= 12  # 1,200 rows in batches of 100
     assert row["verdict"] == "drift" and row["p99_ms"] is not None
+    stack = strata("stack", "status", "-f", "json", "-C", str(monitored.root), cwd=monitored.root)
+    traffic = json.loads(stack.stdout)["gateway_traffic"]
+    assert traffic["requests"] >= 12 and traffic["requests_per_second"] > 0, traffic
+    assert 0 <= traffic["error_rate"] < 1
     table = strata("monitor", "status", "-C", str(monitored.root), cwd=monitored.root)
     assert table.returncode == 0 and MODEL in table.stdout and "drift" in table.stdout
 

@@ -28,6 +28,8 @@ from stratakit.project import find_project
 from stratakit.stack.services import SERVICES, get_service
 
 if TYPE_CHECKING:
+    from stratakit.monitor.status import GatewaySummary
+    from stratakit.project import Project
     from stratakit.stack.lifecycle import ServiceStatus
 
 stack_app = typer.Typer(help="Run the project's local platform stack.", no_args_is_help=True)
@@ -130,14 +132,36 @@ def stack_status_command(
     check_format(fmt)
     project = find_project(project_dir)
     statuses = stack_status(project)
+    traffic = _gateway_traffic(project, statuses)
     if fmt == "json":
         rows = [dataclasses.asdict(row) | {"healthy": row.healthy} for row in statuses]
-        print_json({"project": project.name, "profile": active_profile(project), "services": rows})
+        gateway = None
+        if traffic is not None:
+            gateway = dataclasses.asdict(traffic) | {"error_rate": traffic.error_rate}
+        print_json({"project": project.name, "profile": active_profile(project),
+                    "services": rows, "gateway_traffic": gateway})  # fmt: skip
     else:
         title = f"{project.name}: stack status ({active_profile(project)})"
         console.print(status_table(statuses, title))
+        if traffic is not None and traffic.requests:
+            rate = traffic.requests_per_second or 0.0
+            console.print(
+                f"gateway: {traffic.requests} requests ({rate:.1f}/s on average), "
+                f"{traffic.error_rate or 0:.1%} errors; per model: `strata monitor status`"
+            )
     if not all(row.healthy for row in statuses):
         raise typer.Exit(3)
+
+
+def _gateway_traffic(project: Project, statuses: list[ServiceStatus]) -> GatewaySummary | None:
+    """The healthy gateway's request and error counts, from its metrics."""
+    from stratakit.monitor.status import gateway_summary
+    from stratakit.stack.context import project_contract
+
+    if not any(row.name == "gateway" and row.healthy for row in statuses):
+        return None
+    url = project_contract(project).get("STRATA_SERVING_URL")
+    return gateway_summary(url) if url else None
 
 
 @stack_app.command("logs")

@@ -77,6 +77,12 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self._drift_version: dict[str, str] = {}
+        self.started = Gauge(
+            "strata_gateway_start_time_seconds",
+            "When the gateway started (Unix time), for rates over its lifetime.",
+            registry=self.registry,
+        )
+        self.started.set_to_current_time()
         self.log_rows = Counter(
             "strata_gateway_prediction_log_rows",
             "Prediction log rows written to the bucket, dropped (log full) or failed.",

@@ -95,6 +95,51 @@ def parse_metrics(text: str) -> list[ModelTraffic]:
     return rows
 
 
+@dataclass(frozen=True)
+class GatewaySummary:
+    """The gateway's traffic as a whole: what `strata stack status` shows under its table."""
+
+    requests: int
+    errors: int
+    requests_per_second: float | None
+    """Average since the gateway started."""
+
+    @property
+    def error_rate(self) -> float | None:
+        """Share of requests answered with a 4xx or 5xx."""
+        return self.errors / self.requests if self.requests else None
+
+
+def summarize(text: str, now: float) -> GatewaySummary:
+    """Totals over every model, and the rate since the gateway started."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    requests = errors = 0
+    first: float | None = None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == _REQUESTS:
+                requests += int(sample.value)
+                if sample.labels.get("code", "200")[:1] in ("4", "5"):
+                    errors += int(sample.value)
+            elif sample.name == "strata_gateway_start_time_seconds":
+                first = sample.value
+    rate = requests / max(now - first, 1.0) if first is not None else None
+    return GatewaySummary(requests, errors, rate)
+
+
+def gateway_summary(url: str) -> GatewaySummary | None:
+    """:func:`summarize` of a running gateway (``None`` when it does not answer)."""
+    import time
+
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/metrics", timeout=5, trust_env=False)
+        answer.raise_for_status()
+    except httpx.HTTPError:
+        return None
+    return summarize(answer.text, time.time())
+
+
 def gateway_traffic(url: str) -> list[ModelTraffic]:
     """Read the gateway's metrics; a clear error when it does not answer."""
     try:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stratakit.gateway.metrics import GatewayMetrics
-from stratakit.monitor.status import age, parse_metrics, quantile
+from stratakit.monitor.status import age, parse_metrics, quantile, summarize
 
 
 def test_quantiles_interpolate_inside_buckets_like_prometheus() -> None:
@@ -51,3 +51,20 @@ def test_the_drift_verdict_tag_becomes_a_gauge_of_the_served_version_only() -> N
     assert 'version="3"' not in text
     metrics.unserve("churn")
     assert "strata_gateway_model_drift{" not in metrics.render().decode()
+
+
+def test_the_gateway_summary_totals_every_model_and_averages_the_rate() -> None:
+    metrics = GatewayMetrics()
+    metrics.requests.labels("churn", "3", "v2", "200").inc(90)
+    metrics.requests.labels("other", "1", "mlflow", "503").inc(10)
+    text = metrics.render().decode()
+    [created] = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("strata_gateway_start_time_seconds ")
+    ]
+    summary = summarize(text, now=created + 20)
+    assert (summary.requests, summary.errors) == (100, 10)
+    assert summary.error_rate == pytest.approx(0.1)
+    assert summary.requests_per_second == pytest.approx(5.0, rel=0.01)
+    assert summarize("", now=0).requests_per_second is None

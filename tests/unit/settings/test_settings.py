@@ -53,7 +53,7 @@ def test_a_misspelt_top_level_key_suggests_the_real_one(tmp_path: Path) -> None:
     assert "did you mean 'quality_gate'?" in message
     assert (
         "valid keys: bucket, model_name, owner, serving, features, quality_gate, queues, stack, "
-        "flows" in message
+        "monitoring, flows" in message
     )
 
 
