@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from stratakit.errors import InputError
+from stratakit.gateway.inputs import parse_json
 
 #: The HTTP header that marks a binary body, lower-case as Starlette reports headers.
 HEADER = "inference-header-content-length"
@@ -58,7 +59,7 @@ def split(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
     Without ``header_length`` the whole body is the header (a plain JSON request).
     """
     if header_length is None:
-        return _parse_header(body), memoryview(b"")
+        return parse_json(body), memoryview(b"")
     text = header_length.strip()
     if not (text.isascii() and text.isdigit()):
         raise InputError(f"Inference-Header-Content-Length must be a number of bytes, got {text!r}")
@@ -67,16 +68,7 @@ def split(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
         raise InputError(
             f"Inference-Header-Content-Length is {length} but the body has only {len(body)} bytes"
         )
-    return _parse_header(body[:length]), memoryview(body)[length:]
-
-
-def _parse_header(header: bytes) -> Any:
-    if not header.strip():
-        raise InputError("the request body is empty; send a JSON object")
-    try:
-        return orjson.loads(header)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"the request body is not valid JSON: {exc}") from None
+    return parse_json(body[:length]), memoryview(body)[length:]
 
 
 def attach_inputs(request: Any, tail: memoryview) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from stratakit.errors import InputError
 
@@ -126,6 +127,16 @@ class Batch:
     tensor: np.ndarray | None = None
     raw: Any = None
     """Data of a model without a signature, passed on untouched."""
+
+
+def parse_json(body: bytes) -> Any:
+    """The decoded body; an empty or malformed body is a 400 that says where it broke."""
+    if not body.strip():
+        raise InputError("the request body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"the request body is not valid JSON: {exc}") from None
 
 
 # -- column-based inputs ---------------------------------------------------------------

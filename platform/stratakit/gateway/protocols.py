@@ -25,6 +25,7 @@ from stratakit.gateway.inputs import (
     Batch,
     InputSpec,
     columns_batch,
+    parse_json,
     records_batch,
     split_batch,
     tensor_batch,
@@ -50,16 +51,6 @@ _NUMERIC_DATATYPES = frozenset(
 )
 #: What ``GET /v2`` lists in ``extensions``.
 EXTENSIONS = ("binary_tensor_data",)
-
-
-def parse_json(body: bytes) -> Any:
-    """The decoded body; an empty or malformed body is a 400 that says where it broke."""
-    if not body.strip():
-        raise InputError("the request body is empty; send a JSON object")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"the request body is not valid JSON: {exc}") from None
 
 
 def dumps(payload: Any) -> bytes:
