@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 
 #: Where results are kept in the bucket: ``monitoring/MODEL/version=V/drift-<time>.json``.
 RESULTS_PREFIX = "monitoring"
-#: Version tags the last check leaves on the registry.
-VERDICT_TAG = MONITOR_VERDICT_TAG
+#: Version tags the last check leaves on the registry (with ``MONITOR_VERDICT_TAG``).
 CHECKED_TAG = f"{TAG_PREFIX}monitor.checked_at"
 DRIFTED_TAG = f"{TAG_PREFIX}monitor.drifted"
 
@@ -170,12 +169,24 @@ def _cache_predictions(
 
 @contextmanager
 def s3_client(contract: Mapping[str, str]) -> Iterator[Any]:
-    """A boto3 S3 client configured by the contract alone."""
-    import boto3
+    """A boto3 S3 client configured by the contract alone, for one block.
 
+    The object store failing inside the block (down, refusing the keys) ends it with one
+    :class:`MonitoringError` naming the store, not a botocore traceback.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    endpoint = contract.get("AWS_ENDPOINT_URL_S3") or contract.get("AWS_ENDPOINT_URL", "S3")
     with exported(contract):
-        # A session of its own: boto3's default one keeps the first credentials it saw.
-        yield boto3.session.Session().client("s3")
+        try:
+            # A session of its own: boto3's default one keeps the first credentials it saw.
+            yield boto3.session.Session().client("s3")
+        except (BotoCoreError, ClientError) as exc:
+            raise MonitoringError(
+                f"the object store at {endpoint} failed: {exc}; `strata stack status` shows "
+                "whether it runs."
+            ) from None
 
 
 def bucket_of(contract: Mapping[str, str]) -> str:
@@ -227,7 +238,7 @@ def check_drift(
                 version.name, version.version, version.aliases, window.describe(),
                 checked_at, rows, "not enough data", tuple(columns),
             )  # fmt: skip
-            return _store(report, {}, project, api, version, client, bucket, store, progress)
+            return _store(report, {}, api, version, client, bucket, store, progress)
         absent = [name for name in features if name not in logged.column_names]
         if absent:
             raise MonitoringError(
@@ -249,34 +260,32 @@ def check_drift(
             for name, current in _logged_predictions(logged).items():
                 if name in expected:
                     samples[name] = (expected[name], current)
-    progress(f"comparing {len(samples)} columns over {rows} rows")
-    columns = [
-        compare(name, ref_values, cur, settings) for name, (ref_values, cur) in samples.items()
-    ]
-    report = DriftReport(
-        version.name,
-        version.version,
-        version.aliases,
-        window.describe(),
-        checked_at,
-        rows,
-        _verdict(columns, rows, settings),
-        tuple(columns),
-        reference={
-            "data_path": reference.data_path,
-            "md5": reference.md5,
-            "rows": reference.table.num_rows,
-            "files": list(reference.files),
-        },
-    )
-    with s3_client(contract) as client:
-        return _store(report, samples, project, api, version, client, bucket, store, progress)
+        progress(f"comparing {len(samples)} columns over {rows} rows")
+        columns = [
+            compare(name, ref_values, cur, settings) for name, (ref_values, cur) in samples.items()
+        ]
+        report = DriftReport(
+            version.name,
+            version.version,
+            version.aliases,
+            window.describe(),
+            checked_at,
+            rows,
+            _verdict(columns, rows, settings),
+            tuple(columns),
+            reference={
+                "data_path": reference.data_path,
+                "md5": reference.md5,
+                "rows": reference.table.num_rows,
+                "files": list(reference.files),
+            },
+        )
+        return _store(report, samples, api, version, client, bucket, store, progress)
 
 
 def _store(
     report: DriftReport,
     samples: Samples,
-    project: Project,
     api: TrackingAPI,
     version: ModelVersion,
     client: Any,
@@ -303,7 +312,7 @@ def _store(
     body = json.dumps(final.to_json(), indent=2).encode()
     client.put_object(Bucket=bucket, Key=f"{key}.html", Body=html, ContentType="text/html")
     client.put_object(Bucket=bucket, Key=f"{key}.json", Body=body, ContentType="application/json")
-    api.set_version_tag(report.model, report.version, VERDICT_TAG, report.verdict)
+    api.set_version_tag(report.model, report.version, MONITOR_VERDICT_TAG, report.verdict)
     api.set_version_tag(report.model, report.version, CHECKED_TAG, report.checked_at)
     api.set_version_tag(report.model, report.version, DRIFTED_TAG, ",".join(report.drifted))
     return final

@@ -42,6 +42,11 @@ class ModelTraffic:
         return self.errors / self.requests if self.requests else None
 
 
+def _is_error(labels: Mapping[str, str]) -> bool:
+    """A request answered with a 4xx or 5xx."""
+    return labels.get("code", "200")[:1] in ("4", "5")
+
+
 def quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
     """``histogram_quantile``: ``q`` of cumulative ``(upper bound, count)`` buckets."""
     ordered = sorted(buckets)
@@ -77,7 +82,7 @@ def parse_metrics(text: str) -> list[ModelTraffic]:
                 served.append(key)
             elif sample.name == _REQUESTS:
                 requests[key] += int(sample.value)
-                if labels.get("code", "200")[:1] in ("4", "5"):
+                if _is_error(labels):
                     errors[key] += int(sample.value)
             elif sample.name == _LATENCY:
                 latency[key][float(labels["le"])] += sample.value
@@ -120,7 +125,7 @@ def summarize(text: str, now: float) -> GatewaySummary:
         for sample in family.samples:
             if sample.name == _REQUESTS:
                 requests += int(sample.value)
-                if sample.labels.get("code", "200")[:1] in ("4", "5"):
+                if _is_error(sample.labels):
                     errors += int(sample.value)
             elif sample.name == "strata_gateway_start_time_seconds":
                 first = sample.value
@@ -128,20 +133,8 @@ def summarize(text: str, now: float) -> GatewaySummary:
     return GatewaySummary(requests, errors, rate)
 
 
-def gateway_summary(url: str) -> GatewaySummary | None:
-    """:func:`summarize` of a running gateway (``None`` when it does not answer)."""
-    import time
-
-    try:
-        answer = httpx.get(f"{url.rstrip('/')}/metrics", timeout=5, trust_env=False)
-        answer.raise_for_status()
-    except httpx.HTTPError:
-        return None
-    return summarize(answer.text, time.time())
-
-
-def gateway_traffic(url: str) -> list[ModelTraffic]:
-    """Read the gateway's metrics; a clear error when it does not answer."""
+def metrics_text(url: str) -> str:
+    """The gateway's ``/metrics``; a clear error when it does not answer."""
     try:
         answer = httpx.get(f"{url.rstrip('/')}/metrics", timeout=10, trust_env=False)
         answer.raise_for_status()
@@ -150,7 +143,22 @@ def gateway_traffic(url: str) -> list[ModelTraffic]:
             f"the serving gateway at {url} did not answer ({exc}); "
             "`strata stack status` shows whether it runs."
         ) from None
-    return parse_metrics(answer.text)
+    return answer.text
+
+
+def gateway_summary(url: str) -> GatewaySummary | None:
+    """:func:`summarize` of a running gateway (``None`` when it does not answer)."""
+    import time
+
+    try:
+        return summarize(metrics_text(url), time.time())
+    except MonitoringError:
+        return None
+
+
+def gateway_traffic(url: str) -> list[ModelTraffic]:
+    """:func:`parse_metrics` of a running gateway."""
+    return parse_metrics(metrics_text(url))
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:
