@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+import stratakit.http as http
 from stratakit.errors import SchedulerAPIError
 
 
@@ -34,9 +35,7 @@ class SchedulerAPI:
             user, _, password = environ["PREFECT_API_AUTH_STRING"].partition(":")
             auth = httpx.BasicAuth(user, password)
         self.url = api_url.rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, auth=auth, timeout=timeout, trust_env=False
-        )
+        self._http = http.client(base_url=self.url, headers=headers, auth=auth, timeout=timeout)
 
     def __enter__(self) -> SchedulerAPI:
         return self

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import httpx
 
+import stratakit.http as http
 from stratakit.contract import child_environment, exported
 from stratakit.project import Project
 from stratakit.registry.tracking_api import TrackingAPI
@@ -36,7 +37,7 @@ def deployed_version(project: Project, name: str) -> Deployed | None:
     if not url:
         return None
     try:
-        answer = httpx.get(f"{url}/v2/models/{name}", timeout=5)
+        answer = http.get(f"{url}/v2/models/{name}", timeout=5)
     except httpx.HTTPError:
         return None
     if answer.status_code != 200:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+import stratakit.http as http
 from stratakit.errors import RegistryReadError, TrackingServerError
 
 #: The scheme of artifacts the tracking server proxies (``--serve-artifacts``).
@@ -44,6 +45,7 @@ class RegisteredModel:
     name: str
     aliases: dict[str, str]
     tags: dict[str, str] = field(default_factory=dict)
+    description: str = ""
 
 
 def _tags(raw: Any) -> dict[str, str]:
@@ -76,9 +78,7 @@ class TrackingAPI:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         auth = httpx.BasicAuth(username, password or "") if username else None
         self.uri = tracking_uri.rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.uri, headers=headers, auth=auth, timeout=timeout, trust_env=False
-        )
+        self._http = http.client(base_url=self.uri, headers=headers, auth=auth, timeout=timeout)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], timeout: float = 30.0) -> TrackingAPI:
@@ -115,6 +115,7 @@ class TrackingAPI:
                 name=str(page["name"]),
                 aliases={str(a["alias"]): str(a["version"]) for a in page.get("aliases") or ()},
                 tags=_tags(page.get("tags")),
+                description=str(page.get("description") or ""),
             )
 
     def registered_model(self, name: str) -> RegisteredModel:
@@ -125,6 +126,7 @@ class TrackingAPI:
             name=str(model.get("name", name)),
             aliases={str(a["alias"]): str(a["version"]) for a in model.get("aliases") or ()},
             tags=_tags(model.get("tags")),
+            description=str(model.get("description") or ""),
         )
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:

@@ -8,6 +8,7 @@ from types import TracebackType
 
 import httpx
 
+import stratakit.http as http
 from stratakit.errors import StackNotRunningError
 
 
@@ -19,7 +20,7 @@ class HealthProbe:
     """
 
     def __init__(self, timeout: float = 1.5) -> None:
-        self._client = httpx.Client(timeout=timeout, trust_env=False)
+        self._client = http.client(timeout=timeout)
 
     def __call__(self, url: str) -> bool:
         """Whether ``url`` answers with a status below 500 within the timeout."""
