@@ -157,27 +157,10 @@ def monitor_drift(
 @monitor_app.command("status")
 def monitor_status(fmt: Format = "table", project_dir: ProjectDir = None) -> None:
     """Per served model: traffic, error rate, latency percentiles, last drift check."""
-    from datetime import UTC, datetime
-
-    from stratakit.monitor.drift import bucket_of, latest_result, s3_client
-    from stratakit.monitor.status import gateway_traffic, status_rows
-    from stratakit.registry.connection import tracking_client
-    from stratakit.stack.context import project_contract
+    from stratakit.monitor.results import served_status
 
     check_format(fmt)
-    project = find_project(project_dir)
-    contract = project_contract(project)
-    traffic = gateway_traffic(contract["STRATA_SERVING_URL"])
-    checks: dict[tuple[str, str], dict[str, Any] | None] = {}
-    created: dict[tuple[str, str], datetime | None] = {}
-    with tracking_client(project) as api, s3_client(contract) as client:
-        bucket = bucket_of(contract)
-        for item in traffic:
-            key = (item.model, item.version)
-            checks[key] = latest_result(client, bucket, item.model, item.version)
-            version = api.version(item.model, item.version)
-            created[key] = datetime.fromtimestamp(version.created_ms / 1000, UTC)
-    rows = status_rows(traffic, checks, created)
+    rows = served_status(find_project(project_dir))
     if fmt == "json":
         print_json(rows)
         return

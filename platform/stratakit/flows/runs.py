@@ -205,3 +205,49 @@ def parse_parameters(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             parameters[key] = value
     return parameters
+
+
+@dataclass(frozen=True)
+class RecentRun:
+    """A run of one of the project's deployments, newest first in :func:`recent_runs`."""
+
+    deployment: str
+    name: str
+    state: str
+    started: datetime | None
+    duration_seconds: float | None
+    """Run time so far for a running run; ``None`` before it starts."""
+
+
+def recent_runs(project: Project, limit: int = 10) -> list[RecentRun]:
+    """The project's latest started runs (any state but scheduled), newest first."""
+    with scheduler_api(project) as api:
+        tags = {"deployments": {"tags": {"all_": [resource_id(project)]}}}
+        names = {d["id"]: d["name"] for d in api.post("/deployments/filter", tags)}
+        if not names:
+            return []
+        runs = api.post(
+            "/flow_runs/filter",
+            {
+                "deployments": {"id": {"any_": list(names)}},
+                "flow_runs": {"state": {"type": {"not_any_": ["SCHEDULED"]}}},
+                "sort": "START_TIME_DESC",
+                "limit": limit,
+            },
+        )
+    return [
+        RecentRun(
+            deployment=names.get(run.get("deployment_id"), "-"),
+            name=str(run.get("name", "")),
+            state=str(run.get("state_name") or "-"),
+            started=parse_time(run.get("start_time")),
+            duration_seconds=_seconds(run) if run.get("start_time") else None,
+        )
+        for run in runs
+    ]
+
+
+def _seconds(run: dict[str, Any]) -> float | None:
+    """Prefect's estimate counts a running run's time so far; the total only finished time."""
+    value = run.get("estimated_run_time", run.get("total_run_time"))
+    return float(value) if isinstance(value, int | float) else None

@@ -125,12 +125,23 @@ def _server_metadata(gateway: Gateway) -> Endpoint:
                 "extensions": list(protocols.EXTENSIONS),
                 "alias": gateway.alias,
                 "models": {n: m.version for n, m in sorted(gateway.served.all().items())},
-                # A copy first: the registry watcher updates it from its own thread.
-                "refused": {n: v for n, (v, _) in sorted(dict(gateway.served.refused).items())},
+                **_refusals(dict(gateway.served.refused)),
             }
         )
 
     return metadata
+
+
+def _refusals(refused: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """The versions the gateway refused to serve, and why.
+
+    ``refused`` is a copy: the registry watcher updates the original from its own thread.
+    """
+    ordered = sorted(refused.items())
+    return {
+        "refused": {name: version for name, (version, _) in ordered},
+        "refused_reasons": {name: reason for name, (_, reason) in ordered},
+    }
 
 
 def _not_served(gateway: Gateway, name: str) -> str:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from stratakit.contract import exported
 from stratakit.errors import MonitoringError
 from stratakit.monitor.predictions import META_COLUMNS, PREDICTION, Window, read_window
 from stratakit.monitor.reference import DvcStorage, ObjectReader, find_reference
+from stratakit.monitor.results import RESULTS_PREFIX, bucket_of, s3_client
 from stratakit.monitor.statistics import ColumnDrift, Verdict, compare
 from stratakit.project import Project
 from stratakit.registry.lineage import MONITOR_VERDICT_TAG, TAG_PREFIX, Lineage
@@ -38,8 +37,6 @@ from stratakit.stack.context import project_contract
 if TYPE_CHECKING:
     import pyarrow as pa
 
-#: Where results are kept in the bucket: ``monitoring/MODEL/version=V/drift-<time>.json``.
-RESULTS_PREFIX = "monitoring"
 #: Version tags the last check leaves on the registry (with ``MONITOR_VERDICT_TAG``).
 CHECKED_TAG = f"{TAG_PREFIX}monitor.checked_at"
 DRIFTED_TAG = f"{TAG_PREFIX}monitor.drifted"
@@ -167,36 +164,6 @@ def _cache_predictions(
     client.put_object(Bucket=bucket, Key=_cache_key(version, md5), Body=buffer.getvalue())
 
 
-@contextmanager
-def s3_client(contract: Mapping[str, str]) -> Iterator[Any]:
-    """A boto3 S3 client configured by the contract alone, for one block.
-
-    The object store failing inside the block (down, refusing the keys) ends it with one
-    :class:`MonitoringError` naming the store, not a botocore traceback.
-    """
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    endpoint = contract.get("AWS_ENDPOINT_URL_S3") or contract.get("AWS_ENDPOINT_URL", "S3")
-    with exported(contract):
-        try:
-            # A session of its own: boto3's default one keeps the first credentials it saw.
-            yield boto3.session.Session().client("s3")
-        except (BotoCoreError, ClientError) as exc:
-            raise MonitoringError(
-                f"the object store at {endpoint} failed: {exc}; `strata stack status` shows "
-                "whether it runs."
-            ) from None
-
-
-def bucket_of(contract: Mapping[str, str]) -> str:
-    """The project's bucket, as the contract names it (``STRATA_BUCKET``)."""
-    bucket = contract.get("STRATA_BUCKET") or contract.get("STRATA_S3_URI", "")[5:].split("/")[0]
-    if not bucket:
-        raise MonitoringError("the stack's contract names no bucket; run `strata stack up`.")
-    return bucket
-
-
 def check_drift(
     project: Project,
     api: TrackingAPI,
@@ -316,17 +283,3 @@ def _store(
     api.set_version_tag(report.model, report.version, CHECKED_TAG, report.checked_at)
     api.set_version_tag(report.model, report.version, DRIFTED_TAG, ",".join(report.drifted))
     return final
-
-
-def latest_result(client: Any, bucket: str, model: str, version: str) -> dict[str, Any] | None:
-    """The newest stored check of a version (``None`` when it was never checked)."""
-    prefix = f"{RESULTS_PREFIX}/{model}/version={version}/"
-    newest: str | None = None
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", ()):
-            if item["Key"].endswith(".json") and (newest is None or item["Key"] > newest):
-                newest = item["Key"]
-    if newest is None:
-        return None
-    result: dict[str, Any] = json.loads(client.get_object(Bucket=bucket, Key=newest)["Body"].read())
-    return result

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+import stratakit.http as http
 from stratakit.errors import MonitoringError
 
 _INFO = "strata_gateway_model_info"
@@ -66,8 +67,19 @@ def quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
     return lower
 
 
-def parse_metrics(text: str) -> list[ModelTraffic]:
-    """Served versions with their counters, from the gateway's ``/metrics`` text."""
+@dataclass(frozen=True)
+class Counters:
+    """The gateway's counters at one moment, per served ``(model, version)``."""
+
+    served: tuple[tuple[str, str], ...]
+    requests: Mapping[tuple[str, str], int]
+    errors: Mapping[tuple[str, str], int]
+    latency: Mapping[tuple[str, str], Mapping[float, float]]
+    """Cumulative histogram buckets: upper bound in seconds → requests at or below it."""
+
+
+def counters(text: str) -> Counters:
+    """The counters in the gateway's ``/metrics`` text."""
     from prometheus_client.parser import text_string_to_metric_families
 
     served: list[tuple[str, str]] = []
@@ -86,16 +98,25 @@ def parse_metrics(text: str) -> list[ModelTraffic]:
                     errors[key] += int(sample.value)
             elif sample.name == _LATENCY:
                 latency[key][float(labels["le"])] += sample.value
+    return Counters(tuple(sorted(set(served))), requests, errors, latency)
+
+
+def parse_metrics(text: str) -> list[ModelTraffic]:
+    """Served versions with their counters, from the gateway's ``/metrics`` text."""
+    found = counters(text)
+    served, requests, errors, latency = found.served, found.requests, found.errors, found.latency
     rows = []
-    for key in sorted(set(served)):
-        buckets = list(latency[key].items())
+    for key in served:
+        buckets = list(latency.get(key, {}).items())
 
         def ms(q: float, buckets: list[tuple[float, float]] = buckets) -> float | None:
             value = quantile(q, buckets)
             return None if value is None else value * 1000
 
         rows.append(
-            ModelTraffic(key[0], key[1], requests[key], errors[key], ms(0.5), ms(0.9), ms(0.99))
+            ModelTraffic(
+                key[0], key[1], requests.get(key, 0), errors.get(key, 0), ms(0.5), ms(0.9), ms(0.99)
+            )
         )
     return rows
 
@@ -136,7 +157,7 @@ def summarize(text: str, now: float) -> GatewaySummary:
 def metrics_text(url: str) -> str:
     """The gateway's ``/metrics``; a clear error when it does not answer."""
     try:
-        answer = httpx.get(f"{url.rstrip('/')}/metrics", timeout=10, trust_env=False)
+        answer = http.get(f"{url.rstrip('/')}/metrics", timeout=10)
         answer.raise_for_status()
     except httpx.HTTPError as exc:
         raise MonitoringError(

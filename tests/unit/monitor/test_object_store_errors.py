@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stratakit.errors import MonitoringError
-from stratakit.monitor.drift import s3_client
+from stratakit.monitor.results import s3_client
 from stratakit.stack.ports import free_port
 
 
