@@ -63,8 +63,9 @@ def tests(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Stack start, recovery, memory; first model and command latency; `strata new` to green
     tests; gateway vs mlflow serve; online features; data push to the retrained version served;
-    a drift check over 100k logged rows and the prediction log's cost; the compose profile
-    beside the embedded one (when a Docker engine answers)."""
+    a drift check over 100k logged rows and the prediction log's cost; the portal's first
+    paint with 20 models in Chromium; the compose profile beside the embedded one (when a
+    Docker engine answers)."""
     sync(session, "test")
     rounds = os.environ.get("STRATA_BENCH_ROUNDS", "5")
     session.run("python", "benchmarks/stack_start.py", "--rounds", rounds, *session.posargs)
@@ -74,6 +75,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/online_features.py", "--rounds", str(min(int(rounds), 3)))
     session.run("python", "benchmarks/push_to_serve.py")
     session.run("python", "benchmarks/monitoring.py", "--rounds", str(min(int(rounds), 3)))
+    session.run("python", "benchmarks/portal.py", "--rounds", rounds)
     if _docker_answers():
         session.run("python", "benchmarks/compose_stack.py", "--rounds", str(min(int(rounds), 3)))
     else:

@@ -53,7 +53,7 @@ def _answers() -> bool:
     return done.returncode == 0
 
 
-def _apt_install(*packages: str) -> None:
+def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         pytest.fail(f"{', '.join(packages)} missing, and installing them needs root")
     apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -104,7 +104,7 @@ def engine(log: Path) -> Iterator[None]:
     with _engine_lock() as state:
         if not _answers():
             if shutil.which("dockerd") is None:
-                _apt_install("docker.io")
+                apt_install("docker.io")
             with log.open("ab") as out:
                 daemon = subprocess.Popen(
                     ["dockerd"], stdout=out, stderr=out, start_new_session=True
@@ -137,7 +137,7 @@ class Bases:
 def debian_standin(workdir: Path, tag: str, packages: str = STANDIN_PACKAGES) -> str:
     """A Debian bookworm image with ``packages`` (comma-separated), made offline; its ID."""
     if shutil.which("debootstrap") is None:
-        _apt_install("debootstrap")
+        apt_install("debootstrap")
     rootfs = workdir / f"rootfs-{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
         ["debootstrap", "--variant=minbase", f"--include={packages}", "bookworm",

@@ -27,6 +27,7 @@ import yaml
 
 from stratakit.project import Project
 
+from ..helpers.browser import axe_violations, browser, save_screenshot
 from ..helpers.ci_jobs import GITHUB_CONTEXT, run_github_job
 from ..helpers.generated import (
     assert_job_ran,
@@ -456,6 +457,113 @@ def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
         ).stdout
     )
     assert after["version"] == "2" and after["tags"] == tags
+
+
+def test_the_portal_shows_the_whole_project_in_a_browser(
+    default_project: tuple[Path, dict[str, str]], project_stack: dict[str, str]
+) -> None:
+    """After the walk-through above: the stack's portal, in a real browser, shows every
+    service, both versions with their lineage and promotions, the feature view, the flows
+    and their runs, and the served version's traffic; its links answer, "verify" verifies,
+    a stopped service turns red, and it passes axe-core with JavaScript on and reads with
+    JavaScript off."""
+    root, env = default_project
+    strata = [tool("uv"), "run", "--locked", "strata"]
+    told = in_project(root, *strata, "portal", env=env).stdout
+    url = told.split(" runs at ", 1)[1].split()[0]
+    # Traffic since this stack started (the gateway's counters began again).
+    invocations = f"{project_stack['STRATA_SERVING_URL']}/models/churn_forecast/invocations"
+    for _ in range(5):
+        answer = httpx.post(
+            invocations, json={"dataframe_records": [{"customer_id": "C00042"}]}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+
+    # The page's data, as its JSON: the same answers the CLI gives.
+    overview = httpx.get(f"{url}/api/overview", timeout=30).json()
+    services = {row["name"]: row for row in overview["services"]["rows"]}
+    assert all(row["healthy"] for row in services.values()), services
+    assert {"object-store", "mlflow", "prefect", "gateway", "portal"} <= set(services)
+    [model] = overview["models"]["rows"]
+    assert model["name"] == "churn_forecast" and model["served_version"] == "2"
+    assert model["aliases"]["production"] == "2"
+    assert [v["version"] for v in model["versions"]] == ["2", "1"]
+    newest = model["versions"][0]["lineage"]
+    assert newest["owner"] and len(newest["artifact_sha256"]) == 64 and newest["git_commit"]
+    assert "data/raw/customers.csv" in newest["data"], newest
+    promoted = [e for e in model["history"] if e["kind"] == "promotion" and e["version"] == "2"]
+    assert promoted and "new data was pushed" in promoted[0]["reason"], model["history"]
+    [view] = overview["features"]["rows"]
+    assert view["entry"]["name"] == "customer_features" and view["entry"]["last_materialized"]
+    assert "churn_forecast/2" in view["entry"]["used_by"], view
+    flows = {f["name"]: f for f in overview["pipelines"]["rows"]["flows"]}
+    assert flows["retrain"]["triggers"] == ["strata.data.pushed"], flows
+    assert flows["monitor"]["schedule"] == "30 * * * *", flows
+    runs = overview["pipelines"]["rows"]["runs"]
+    assert any(r["deployment"] == "retrain" and r["state"] == "Completed" for r in runs), runs
+    served = {(r["model"], r["version"]): r for r in overview["monitoring"]["rows"]}
+    assert served[("churn_forecast", "2")]["requests"] == 5, served
+    report = httpx.get(f"{url}/monitoring/churn_forecast/versions/1/report", timeout=30)
+    assert report.status_code == 200 and "churn_forecast" in report.text
+
+    with browser() as chromium:
+        page = chromium.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url, wait_until="networkidle")
+        for name in ("services", "models", "features", "pipelines", "monitoring", "trends"):
+            assert page.locator(f"main section#{name} h2").is_visible(), name
+        assert page.locator("#services tbody tr").count() == len(services)
+        assert page.locator("#services .state.good").count() == len(services)
+        assert page.locator("#models tr[data-version]").count() == 2
+        assert page.locator("#models tr.served th").inner_text().startswith("2")
+        assert page.locator("#features tr[data-view='customer_features']").count() == 1
+        assert page.locator("#pipelines tr[data-flow='retrain']").count() == 1
+        assert page.locator("#monitoring tr[data-served='churn_forecast@2']").count() == 1
+        # Every link people follow answers (the UIs, the OpenAPI, the bucket, the report).
+        links = page.eval_on_selector_all("main a[href]", "els => els.map(a => a.href)")
+        assert len(links) >= 5, links
+        for link in links:
+            assert httpx.get(link, timeout=30).status_code == 200, link
+        # Keyboard: the first Tab reaches the skip link, with a visible focus ring.
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => [document.activeElement.className, "
+            "getComputedStyle(document.activeElement).outlineStyle]"
+        )
+        assert focused == ["skip", "solid"], focused
+        # "Verify" reads the registry, git, DVC and the gateway, and says so in place.
+        page.get_by_role("button", name="Verify churn_forecast version 2").click()
+        page.wait_for_selector("#verify-result .state", timeout=120_000)
+        assert page.locator("#verify-result h2 .state").inner_text() == "verified"
+        save_screenshot(page, "portal.png")
+        # A stopped service turns red at the next refresh (htmx, every 10 s).
+        stop = subprocess.run(
+            [str(root / ".venv" / "bin" / "supervisorctl"), "-c",
+             str(root / ".strata" / "run" / "supervisord.conf"), "stop", "prefect-worker"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        worker = "#services tr[data-service='prefect-worker'] .state"
+        page.wait_for_selector(f"{worker}.bad", timeout=30_000)
+        assert page.locator(worker).inner_text() == "stopped"
+        colour = page.eval_on_selector(worker, "el => getComputedStyle(el).color")
+        assert colour == "rgb(164, 14, 38)", colour  # --bad
+        # The trends: uPlot draws traffic and latency once two samples are in (10 s apart).
+        page.wait_for_selector("#chart-traffic canvas", timeout=30_000)
+        page.wait_for_selector("#chart-latency canvas", timeout=5_000)
+        assert errors == [], errors
+
+        # Accessibility (axe-core needs its script injected: this context lifts the CSP).
+        checked = chromium.new_context(bypass_csp=True).new_page()
+        checked.goto(url, wait_until="networkidle")
+        assert axe_violations(checked) == []
+        # JavaScript off: the same tables, rendered by the server.
+        plain = chromium.new_context(java_script_enabled=False).new_page()
+        plain.goto(url)
+        assert plain.locator("#models tr[data-version]").count() == 2
+        assert plain.locator("#services tbody tr").count() == len(services)
 
 
 LIFECYCLE_ORDER = (

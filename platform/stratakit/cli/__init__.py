@@ -1,8 +1,9 @@
 """The ``strata`` command line: each command parses its arguments, calls one function, prints.
 
 Owns: the top-level app and its one error handler (:func:`main`), one module per command
-group (``stack``, ``model``, ``features``, ``flows``, ``data``, ``monitor``, and ``project``
-for new, update, doctor, demo and version) and ``_output`` (options, formats, colours, tables).
+group (``stack``, ``model``, ``features``, ``flows``, ``data``, ``monitor``, ``portal``, and
+``project`` for new, update, doctor, demo and version) and ``_output`` (options, formats,
+colours, tables).
 Commands import what they need when they run, so ``strata --help`` stays fast.
 
 May import: everything; nothing imports it.
@@ -23,6 +24,7 @@ from stratakit.cli.features import features_app
 from stratakit.cli.flows import flows_app
 from stratakit.cli.model import model_app
 from stratakit.cli.monitor import monitor_app
+from stratakit.cli.portal import portal_command
 from stratakit.cli.stack import stack_app
 from stratakit.errors import StackStartError, StrataError
 
@@ -39,6 +41,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(flows_app, name="flows")
 app.add_typer(data_app, name="data")
 app.add_typer(monitor_app, name="monitor")
+app.command("portal")(portal_command)
 project.register(app)
 
 

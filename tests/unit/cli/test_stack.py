@@ -63,6 +63,7 @@ def test_status_json_reports_ports_and_which_are_forwarded(project: Project) -> 
         "mlflow",
         "prefect",
         "gateway",
+        "portal",
     }
     assert {(row["status"], row["healthy"]) for row in services.values()} == {("stopped", False)}
 

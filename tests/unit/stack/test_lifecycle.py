@@ -50,6 +50,7 @@ def test_a_stack_never_started_reports_every_service_stopped(prepared: Project) 
         "prefect": True,
         "prefect-worker": False,
         "gateway": True,
+        "portal": True,
     }
 
 

@@ -34,7 +34,7 @@ from stratakit.stack.context import StackContext, contract_for, load_context, pr
 from stratakit.stack.files import write_atomic
 from stratakit.stack.lifecycle import ProgressCallback, ServiceStatus, ensure_gitignored
 from stratakit.stack.ports import ports_claimed
-from stratakit.stack.services import SERVICES
+from stratakit.stack.services import CONTAINER_SERVICES
 
 START_TIMEOUT_SECONDS = 300
 LOG_TAIL_LINES = 25
@@ -117,7 +117,7 @@ def _memory(ids: list[str]) -> dict[str, int]:
 def _rows(ctx: StackContext, containers: dict[str, Container]) -> Iterator[ServiceStatus]:
     running = [c.id for c in containers.values() if c.state == "running" and c.id]
     memory = _memory(running)
-    for name, definition in SERVICES.items():
+    for name, definition in CONTAINER_SERVICES.items():
         # A service people do not open (the worker's health port) is not published.
         url = definition.spec(ctx).url if definition.forwarded else ""
         port = ctx.port(name) if definition.forwarded else 0
@@ -275,7 +275,7 @@ def purge_compose_stack(project: Project) -> None:
 
 def known_service(name: str) -> str:
     """``name`` if the compose stack has such a service; else the error lists them."""
-    valid = [*SERVICES, *BACKING_SERVICES, "create-bucket"]
+    valid = [*CONTAINER_SERVICES, *BACKING_SERVICES, "create-bucket"]
     if name not in valid:
         raise UnknownServiceError(f"No service named '{name}'. Valid names: {', '.join(valid)}.")
     return name

@@ -14,7 +14,7 @@ from dataclasses import replace
 from stratakit.project import Project
 from stratakit.stack.context import COMPOSE_PASSWORDS, StackContext, contract_for
 from stratakit.stack.files import ensure_private_dir
-from stratakit.stack.services import SERVICES
+from stratakit.stack.services import CONTAINER_SERVICES
 from stratakit.stack.state import StackState, load_state, new_state, save_state
 
 #: The cluster's namespace (infra/k8s/overlays/*/namespace.yaml).
@@ -41,7 +41,7 @@ def k8s_state(project: Project) -> StackState:
 
 def forwarded_ports() -> dict[str, int]:
     """Each service a developer opens on the cluster, with its port (the cluster's own)."""
-    ports = {name: d.default_port for name, d in SERVICES.items()}
+    ports = {name: d.default_port for name, d in CONTAINER_SERVICES.items()}
     return {**ports, **BACKING_PORTS}
 
 
@@ -64,7 +64,7 @@ def k8s_contract(project: Project) -> dict[str, str]:
 
 def port_forward_commands() -> list[str]:
     """The ``kubectl port-forward`` commands that make :func:`k8s_contract` reachable."""
-    forwarded = {name for name, d in SERVICES.items() if d.forwarded} | set(BACKING_PORTS)
+    forwarded = {name for name, d in CONTAINER_SERVICES.items() if d.forwarded} | set(BACKING_PORTS)
     return [
         f"kubectl -n {NAMESPACE} port-forward svc/{name} {port}:{port}"
         for name, port in forwarded_ports().items()

@@ -1,7 +1,7 @@
 """The stack's services: one module per service, one registry that everything iterates.
 
-Each module (``object_store``, ``tracking``, ``scheduler``, ``gateway``) defines the same
-thing: a :class:`ServiceDefinition` whose ``build`` turns a project's context into a
+Each module (``object_store``, ``tracking``, ``scheduler``, ``gateway``, ``portal``) defines
+the same thing: a :class:`ServiceDefinition` whose ``build`` turns a project's context into a
 :class:`ServiceSpec` (command line, port, health check, data folders, the contract
 variables it contributes). The supervisor, ``strata stack status`` and ``strata doctor``
 only iterate over :data:`SERVICES`.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stratakit.errors import UnknownServiceError
-from stratakit.stack.services import gateway, object_store, scheduler, tracking
+from stratakit.stack.services import gateway, object_store, portal, scheduler, tracking
 from stratakit.stack.services.base import ServiceDefinition, ServiceSpec
 
 if TYPE_CHECKING:
@@ -27,7 +27,13 @@ SERVICES: dict[str, ServiceDefinition] = {
         scheduler.SERVER,
         scheduler.WORKER,
         gateway.SERVICE,
+        portal.SERVICE,
     )
+}
+
+#: The services the compose and Kubernetes profiles run as containers.
+CONTAINER_SERVICES: dict[str, ServiceDefinition] = {
+    name: definition for name, definition in SERVICES.items() if definition.in_containers
 }
 
 
@@ -41,8 +47,16 @@ def get_service(name: str) -> ServiceDefinition:
 
 
 def build_specs(ctx: StackContext) -> list[ServiceSpec]:
-    """The spec of every service for this project."""
-    return [definition.spec(ctx) for definition in SERVICES.values()]
+    """The spec of every service the project's profile runs (containers: no portal)."""
+    chosen = SERVICES if ctx.state.profile == "embedded" else CONTAINER_SERVICES
+    return [definition.spec(ctx) for definition in chosen.values()]
 
 
-__all__ = ["SERVICES", "ServiceDefinition", "ServiceSpec", "build_specs", "get_service"]
+__all__ = [
+    "CONTAINER_SERVICES",
+    "SERVICES",
+    "ServiceDefinition",
+    "ServiceSpec",
+    "build_specs",
+    "get_service",
+]

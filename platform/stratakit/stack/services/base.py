@@ -42,6 +42,9 @@ class ServiceDefinition:
     build: Callable[[StackContext], ServiceSpec]
     forwarded: bool = True
     """Whether people open this port (a UI or an API), so dev containers forward it."""
+    in_containers: bool = True
+    """Whether the compose and Kubernetes profiles run it as a container too (else it runs
+    on the developer's machine only: the portal, served there by ``strata portal``)."""
 
     def spec(self, ctx: StackContext) -> ServiceSpec:
         """The service's spec for this project, carrying the definition's title and flag."""

@@ -26,7 +26,7 @@ from stratakit.stack.compose.environment import (
 )
 from stratakit.stack.compose.lifecycle import BACKING_SERVICES
 from stratakit.stack.context import contract_for, prepare_context
-from stratakit.stack.services import SERVICES
+from stratakit.stack.services import CONTAINER_SERVICES as SERVICES
 
 COMPOSE_FILE = infra_dir() / "compose" / "compose.yaml"
 #: Variables only ``compose build`` reads.

@@ -19,7 +19,7 @@ from stratakit.project import Project
 from stratakit.stack.compose.environment import infra_dir
 from stratakit.stack.compose.lifecycle import BACKING_SERVICES
 from stratakit.stack.context import contract_for, prepare_context
-from stratakit.stack.services import SERVICES
+from stratakit.stack.services import CONTAINER_SERVICES as SERVICES
 
 from ....helpers.k8s import containers, find, rendered, workloads
 
