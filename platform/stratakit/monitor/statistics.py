@@ -116,6 +116,28 @@ def _categorical(
     return distance, p_value, unseen
 
 
+def as_numbers(values: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.float64], int, str]:
+    """``values`` as floats, with how many are not numbers and the first of them.
+
+    What is not a number (``"abc"``, a list) becomes NaN; ``repr`` of the first is kept for
+    the report.
+    """
+    try:
+        return values.astype("float64"), 0, ""
+    except (TypeError, ValueError):
+        pass
+    numbers = np.empty(len(values), dtype="float64")
+    bad, example = 0, ""
+    for index, value in enumerate(values):
+        try:
+            numbers[index] = float(value)
+        except (TypeError, ValueError):
+            numbers[index] = np.nan
+            bad += 1
+            example = example or repr(value)[:40]
+    return numbers, bad, example
+
+
 def compare(
     column: str,
     reference: npt.NDArray[np.generic],
@@ -163,10 +185,17 @@ def compare(
         return result(None, None, "not enough data", ["the reference holds no values"])
     reasons: list[str] = []
     unseen: dict[str, int] = {}
+    not_numbers = 0
     if len(cur) == 0:
         value, p_value = 0.0, None
     elif kind == "numeric":
-        value, p_value = _numeric(ref.astype("float64"), cur.astype("float64"), settings.bins)
+        numbers, not_numbers, example = as_numbers(cur)
+        if not_numbers:  # the column's type changed: drift, whatever the rest says
+            reasons.append(f"{not_numbers} values are not numbers (e.g. {example})")
+            numbers = numbers[~np.isnan(numbers)]
+        value, p_value = (
+            _numeric(ref.astype("float64"), numbers, settings.bins) if len(numbers) else (0.0, None)
+        )
     else:
         value, p_value, unseen = _categorical(ref, cur)
     if value >= threshold:
@@ -176,5 +205,5 @@ def compare(
         reasons.append(f"missing values {ref_share:.1%} → {cur_share:.1%}")
     if unseen:
         reasons.append(f"{sum(unseen.values())} rows with unseen values")
-    verdict: Verdict = "drift" if value >= threshold or missing_rise else "ok"
+    verdict: Verdict = "drift" if value >= threshold or missing_rise or not_numbers else "ok"
     return result(value, p_value, verdict, reasons, unseen)

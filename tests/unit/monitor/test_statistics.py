@@ -80,3 +80,14 @@ def test_integer_labels_and_their_logged_floats_are_the_same_categories() -> Non
     result = compare("prediction", labels, labels[:500].astype("float64"), SETTINGS)
     assert result.unseen == {}
     assert result.verdict == "ok"
+
+
+def test_text_logged_in_a_numeric_column_is_drift_not_a_crash() -> None:
+    current = RNG.normal(10.0, 2.0, 1_000).astype(object)
+    current[:30] = "n/a"
+    current[30:40] = [["a list"]] * 10
+    current[40:50] = "12.5"  # a number sent as text still counts as that number
+    result = compare("x", REFERENCE, current, SETTINGS)
+    assert (result.kind, result.verdict) == ("numeric", "drift")
+    assert "40 values are not numbers (e.g. 'n/a')" in result.reasons
+    assert result.value is not None and result.value < 0.1  # the numbers themselves are fine
