@@ -92,8 +92,8 @@ def _demo_footer(root: Path, down: bool) -> None:
         console.print("The stacks are stopped again; their data is kept.")
     else:
         console.print(
-            "The stack keeps running: open the URLs above. Stop it with "
-            f"`strata stack down -C {root}`."
+            "The stack keeps running: open the URLs above (the portal shows all of it: "
+            f"`strata portal --open -C {root}`). Stop it with `strata stack down -C {root}`."
         )
 
 
