@@ -54,9 +54,15 @@ CONTAINER_PROFILES = ("compose", "k8s")
 def load_context(project: Project) -> StackContext:
     """The context of a project whose stack has been set up at least once."""
     state = load_state(project.state_file)
-    if state is None or not set(SERVICES) <= set(state.ports):
+    if state is None:
         raise StackNotRunningError(
             f"The stack of {project.root} has not been set up yet; run `strata stack up` first."
+        )
+    missing = [name for name in SERVICES if name not in state.ports]
+    if missing:
+        raise StackNotRunningError(
+            f"The stack of {project.root} was set up by an earlier kit, without "
+            f"{', '.join(missing)}; run `strata stack up` to add it."
         )
     return StackContext(project=project, state=state, python=sys.executable)
 

@@ -140,10 +140,14 @@ def start_stack(
                 on_progress(service, "waiting: another stack is binding its ports")
 
     with ports_claimed(waiting):
-        if client.is_running():
+        state = load_state(project.state_file)
+        complete = state is not None and set(SERVICES) <= set(state.ports)
+        if client.is_running() and complete:
             ctx = load_context(project)
             client.start_all()
         else:
+            if client.is_running():  # set up by an earlier kit: again, with every service
+                stop_stack(project)
             _stop_leftover_processes(project)
             ctx = prepare_context(project)
             specs = build_specs(ctx)

@@ -100,3 +100,22 @@ def test_a_mistake_in_the_settings_leaves_nothing_on_disk(tmp_path: Path) -> Non
     with pytest.raises(SettingsError, match=r"\[tool.strata.serving\].alias"):
         prepare_context(project)
     assert not project.state_dir.exists()
+
+
+def test_a_stack_set_up_by_an_earlier_kit_gets_the_new_service_at_the_next_up(
+    project: Project,
+) -> None:
+    from stratakit.errors import StackNotRunningError
+    from stratakit.stack.context import load_context
+    from stratakit.stack.state import load_state, save_state
+
+    ports = prepare_context(project).state.ports
+    state = load_state(project.state_file)
+    assert state is not None
+    state.ports = {name: port for name, port in ports.items() if name != "portal"}
+    save_state(project.state_file, state)
+    with pytest.raises(StackNotRunningError, match="earlier kit, without portal; run `strata"):
+        load_context(project)
+    again = prepare_context(project).state.ports
+    assert again["portal"] and {k: again[k] for k in state.ports} == state.ports
+    assert load_context(project).state.ports == again
