@@ -33,6 +33,7 @@ from stratakit.stack.context import contract_for, load_context
 
 from ..helpers.containers import debian_standin, docker, engine
 from ..helpers.generated import in_project
+from ..helpers.models import wait_until_served
 from ..helpers.projects import make_project
 from ..helpers.reuse import suites_of
 from ..helpers.stacks import RunningStack
@@ -363,13 +364,7 @@ def test_a_generated_project_runs_its_pipeline_and_flows_on_a_second_stack(
         assert json.loads(verified.stdout)["ok"] is True, verified.stdout
         in_project(root, *model, "promote", "churn_forecast", "1", "-m", "on compose", env=env)
         serving = contract["STRATA_SERVING_URL"]
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            meta = httpx.get(f"{serving}/v2/models/churn_forecast", timeout=10)
-            if meta.status_code == 200 and meta.json()["versions"] == ["1"]:
-                break
-            time.sleep(1)
-        assert meta.status_code == 200, meta.text
+        wait_until_served(serving, "churn_forecast", "1", timeout=180)
         invocations = f"{serving}/models/churn_forecast/invocations"
         by_key = httpx.post(
             invocations, json={"dataframe_records": [{"customer_id": "C00042"}]}, timeout=30

@@ -8,7 +8,6 @@ to ``mlflow.pyfunc`` predictions of the same registered version.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+from ..helpers.models import wait_until_served
 from ..helpers.stacks import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -81,14 +81,7 @@ def registered(stack: RunningStack) -> Iterator[Registered]:
     probe["tickets"] = probe["tickets"].astype(np.int64)
     url = stack.contract["STRATA_SERVING_URL"]
     served = Registered(found["version"], probe, np.asarray(found["expected"]), url)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        answer = httpx.get(f"{url}/v2/models/{MODEL}", timeout=10)
-        if answer.status_code == 200 and answer.json()["versions"] == [served.version]:
-            break
-        time.sleep(0.3)
-    else:
-        pytest.fail(f"{MODEL} v{served.version} was not served within 60 s")
+    wait_until_served(url, MODEL, served.version, timeout=60)
     try:
         yield served
     finally:  # leave the session's gateway serving what it served before

@@ -39,3 +39,31 @@ def save_churn_model(folder: Path) -> Path:
         pip_requirements=["scikit-learn"],
     )
     return folder
+
+
+def wait_until_served(serving_url: str, model: str, version: str, timeout: float) -> None:
+    """Poll the gateway until it serves ``version`` of ``model`` (and only it), else fail
+    the test with the gateway's last answer."""
+    import time
+
+    import httpx
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    answer = None
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(f"{serving_url}/v2/models/{model}", timeout=10)
+        except httpx.HTTPError:
+            answer = None
+        if (
+            answer is not None
+            and answer.status_code == 200
+            and answer.json()["versions"] == [version]
+        ):
+            return
+        time.sleep(0.5)
+    last = "no answer" if answer is None else f"{answer.status_code} {answer.text[:500]}"
+    pytest.fail(
+        f"the gateway did not serve {model} version {version} within {timeout:.0f} s: {last}"
+    )

@@ -36,6 +36,7 @@ from ..helpers.generated import (
     pinned_uv,
     project_env,
 )
+from ..helpers.models import wait_until_served
 from ..helpers.netns import network_namespace
 from ..helpers.stacks import shut_down
 from ..helpers.templates import KIT_ROOT, kit_snapshot, tool
@@ -272,13 +273,7 @@ json.dump({"tags": version.tags, "digest": digest, "params": run.data.params,
     # The gateway serves the promoted version, and the README's curl call answers like the
     # model itself does.
     serving = project_stack["STRATA_SERVING_URL"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        meta = httpx.get(f"{serving}/v2/models/churn_forecast", timeout=10)
-        if meta.status_code == 200 and meta.json()["versions"] == ["1"]:
-            break
-        time.sleep(0.5)
-    assert meta.status_code == 200, meta.text
+    wait_until_served(serving, "churn_forecast", "1", timeout=120)
     readme = (root / "README.md").read_text()
     [call] = [line for line in readme.splitlines() if line.startswith("curl") and "-d '" in line]
     answer = subprocess.run(
@@ -472,6 +467,7 @@ def test_the_portal_shows_the_whole_project_in_a_browser(
     told = in_project(root, *strata, "portal", env=env).stdout
     url = told.split(" runs at ", 1)[1].split()[0]
     # Traffic since this stack started (the gateway's counters began again).
+    wait_until_served(project_stack["STRATA_SERVING_URL"], "churn_forecast", "2", timeout=120)
     invocations = f"{project_stack['STRATA_SERVING_URL']}/models/churn_forecast/invocations"
     for _ in range(5):
         answer = httpx.post(

@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +144,20 @@ class Portal:
         )
 
 
+def allowed_hosts(environ: Mapping[str, str]) -> list[str]:
+    """The names the portal answers to.
+
+    Its loopback names, so a web page elsewhere cannot reach it by pointing a name of its
+    own at 127.0.0.1 (DNS rebinding); in a Codespace also GitHub's forwarding domain, whose
+    names only GitHub's proxy answers for.
+    """
+    hosts = ["127.0.0.1", "localhost", "::1"]
+    domain = environ.get("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN")
+    if environ.get("CODESPACES") == "true" and domain:
+        hosts.append(f"*.{domain}")
+    return hosts
+
+
 def _html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status, headers=_SECURITY_HEADERS)
 
@@ -230,10 +245,8 @@ def create_app(project: Project, sample_seconds: float = 10.0) -> Starlette:
         Route("/healthz", health, methods=["GET"]),
         Mount("/static", _Static(directory=HERE / "static"), name="static"),
     ]
-    # A page on 127.0.0.1 must not answer pages of other names pointed at it (DNS rebinding).
-    hosts = ["127.0.0.1", "localhost", "[::1]"]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(os.environ))],
     )

@@ -106,3 +106,11 @@ def test_vendored_scripts_are_the_pinned_npm_packages() -> None:
             ours = hashlib.sha256((STATIC / "vendor" / name).read_bytes()).hexdigest()
             theirs = hashlib.sha256((installed / source).read_bytes()).hexdigest()
             assert ours == theirs, f"static/vendor/{name} is not {package}@{pinned[package]}'s"
+
+
+def test_in_a_codespace_the_forwarded_name_is_answered_too() -> None:
+    from stratakit.portal.app import allowed_hosts
+
+    assert allowed_hosts({}) == ["127.0.0.1", "localhost", "::1"]
+    codespace = {"CODESPACES": "true", "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN": "app.github.dev"}
+    assert allowed_hosts(codespace)[-1] == "*.app.github.dev"
