@@ -259,6 +259,8 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
         started = time.perf_counter()
         model: LoadedModel | None = None
         rows = 0
+        # Metrics and the log tell the two forms apart: binary in or out, or JSON only.
+        protocol = "v2" if request.headers.get(binary.HEADER) is None else "v2-binary"
         try:
             model = _lookup(gateway, request)
             body = await _read_body(request, gateway.max_body_bytes)
@@ -273,8 +275,10 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
             status, response = exc.status, _json({"error": str(exc)}, exc.status)
         else:
             status, response = 200, _v2_encoded(model, encoded)
-            _log_prediction(gateway, model, request_id, "v2", batch, outputs)
-        _observe(gateway, model, "v2", status, started, rows)
+            if encoded.header_length is not None:
+                protocol = "v2-binary"
+            _log_prediction(gateway, model, request_id, protocol, batch, outputs)
+        _observe(gateway, model, protocol, status, started, rows)
         return response
 
     return infer

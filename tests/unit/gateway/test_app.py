@@ -379,9 +379,11 @@ def test_binary_and_json_tensors_answer_like_pyfunc(
     plain = {**v2_body(frame), "parameters": {"binary_data_output": True}}
     answer = client.post("/v2/models/churn/infer", json=plain)
     np.testing.assert_allclose(triton_result(answer).as_numpy("predict_proba"), expected)
-    # The same metrics and prediction log as JSON requests.
+    # The same metrics and prediction log as JSON requests, the binary form apart: four
+    # requests had binary tensors in or out, one was JSON only.
     metrics = client.get("/metrics").text
-    assert 'code="200",model="churn",protocol="v2",version="7"} 5.0' in metrics
+    assert 'code="200",model="churn",protocol="v2-binary",version="7"} 4.0' in metrics
+    assert 'code="200",model="churn",protocol="v2",version="7"} 1.0' in metrics
     assert 'strata_gateway_predicted_rows_total{model="churn",version="7"} 35.0' in metrics
     assert gateway.prediction_log.flush() == 35
     [blob] = sink.values()
