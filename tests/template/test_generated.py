@@ -533,6 +533,9 @@ def test_the_portal_shows_the_whole_project_in_a_browser(
         page.get_by_role("button", name="Verify churn_forecast version 2").click()
         page.wait_for_selector("#verify-result .state", timeout=120_000)
         assert page.locator("#verify-result h2 .state").inner_text() == "verified"
+        # The trends: uPlot draws traffic and latency once two samples are in (10 s apart).
+        page.wait_for_selector("#chart-traffic canvas", timeout=30_000)
+        page.wait_for_selector("#chart-latency canvas", timeout=5_000)
         save_screenshot(page, "portal.png")
         # A stopped service turns red at the next refresh (htmx, every 10 s).
         stop = subprocess.run(
@@ -546,9 +549,6 @@ def test_the_portal_shows_the_whole_project_in_a_browser(
         assert page.locator(worker).inner_text() == "stopped"
         colour = page.eval_on_selector(worker, "el => getComputedStyle(el).color")
         assert colour == "rgb(164, 14, 38)", colour  # --bad
-        # The trends: uPlot draws traffic and latency once two samples are in (10 s apart).
-        page.wait_for_selector("#chart-traffic canvas", timeout=30_000)
-        page.wait_for_selector("#chart-latency canvas", timeout=5_000)
         assert errors == [], errors
 
         # Accessibility (axe-core needs its script injected: this context lifts the CSP).
