@@ -36,6 +36,12 @@
         return { label: label, stroke: palette[i % palette.length], width: 2, spanGaps: true,
                  value: function (u, v) { return v == null ? "-" : v.toFixed(2) + " " + unit; } };
       })),
+      // At least the last ten minutes on the time axis (a first sample alone would
+      // otherwise stretch it over years), and from zero up on the value axis.
+      scales: {
+        x: { time: true, range: function (u, min, max) { return [Math.min(min, max - 600), max + 5]; } },
+        y: { range: function (u, min, max) { return [0, Math.max(max * 1.1, 1)]; } },
+      },
       axes: [{}, { label: unit }],
     }, cols.data, el);
   }
