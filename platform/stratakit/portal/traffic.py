@@ -9,6 +9,7 @@ the stack's Prometheus scrapes the same metrics: ``infra/prometheus``).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -117,14 +118,6 @@ class TrafficSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             # The gateway down or restarting is the services table's news, not the sampler's.
-            with _quietly():
+            with contextlib.suppress(StrataError, OSError, ValueError):
                 self.sample()
             self._stop.wait(self.interval)
-
-
-class _quietly:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> bool:
-        return kind is not None and issubclass(kind, StrataError | OSError | ValueError)

@@ -438,11 +438,9 @@ def as_json(overview: Overview) -> str:
         return str(value)
 
     payload = asdict(overview)
-    for section in ("services",):
-        for row, original in zip(
-            payload[section]["rows"], getattr(overview, section).rows, strict=True
-        ):
-            row["healthy"] = original.healthy
-    for row, original in zip(payload["features"]["rows"], overview.features.rows, strict=True):
-        row["freshness"] = original.freshness
+    # The derived properties too: what the page shows beside each row.
+    for row, service in zip(payload["services"]["rows"], overview.services.rows, strict=True):
+        row["healthy"] = service.healthy
+    for row, view in zip(payload["features"]["rows"], overview.features.rows, strict=True):
+        row["freshness"] = view.freshness
     return json.dumps(payload, default=default)
