@@ -120,18 +120,21 @@ class Portal:
                 if age >= FRESH_SECONDS and not self._refreshing:
                     self._refreshing = True
                     threading.Thread(
-                        target=self._collect, name="portal-refresh", daemon=True
+                        target=self._refresh, name="portal-refresh", daemon=True
                     ).start()
                 return cached[1]
         return self._collect()
 
-    def _collect(self) -> Overview:
-        started = time.monotonic()
+    def _refresh(self) -> None:
         try:
-            overview = self.collector.overview()
+            self._collect()
         finally:
             with self._lock:
                 self._refreshing = False
+
+    def _collect(self) -> Overview:
+        started = time.monotonic()
+        overview = self.collector.overview()
         with self._lock:
             if self._cached is None or self._cached[0] < started:
                 self._cached = (started, overview)
