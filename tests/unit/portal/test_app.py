@@ -114,3 +114,38 @@ def test_in_a_codespace_the_forwarded_name_is_answered_too() -> None:
     assert allowed_hosts({}) == ["127.0.0.1", "localhost", "::1"]
     codespace = {"CODESPACES": "true", "GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN": "app.github.dev"}
     assert allowed_hosts(codespace)[-1] == "*.app.github.dev"
+
+
+def test_a_watched_page_is_answered_from_memory_and_refreshed_behind_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from stratakit.portal import app as portal_app
+
+    portal = portal_app.Portal(project, sample_seconds=3600)
+    made: list[object] = []
+    refreshed = threading.Event()
+
+    def collect() -> object:
+        made.append(object())
+        if len(made) == 2:
+            refreshed.set()
+        return made[-1]
+
+    now = [1000.0]
+    monkeypatch.setattr(portal.collector, "overview", collect)
+    monkeypatch.setattr(portal_app.time, "monotonic", lambda: now[0])
+    first = portal.overview()
+    assert portal.overview() is first and len(made) == 1  # younger than 2 s: as it is
+    now[0] += 5  # stale: the same answer at once, the next collected behind it
+    assert portal.overview() is first
+    assert refreshed.wait(5) and len(made) == 2
+    for _ in range(50):  # the refresh thread stores its result right after collecting
+        if portal.overview() is made[1]:
+            break
+        threading.Event().wait(0.02)
+    assert portal.overview() is made[1]
+    now[0] += 60  # nobody watched for a minute: collected while the request waits
+    assert portal.overview() is made[2] and len(made) == 3
+    portal.collector.close()
