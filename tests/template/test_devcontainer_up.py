@@ -34,7 +34,13 @@ DEVCONTAINER_CLI = KIT_ROOT / "node_modules" / ".bin" / "devcontainer"
 CONTAINER_UID = 1000
 #: Forwarded port P is relayed from container port P + OFFSET, published on 127.0.0.1.
 OFFSET = 10000
-HEALTH = {9000: "/", 5000: "/health", 4200: "/api/health", 8080: "/v2/health/live"}
+HEALTH = {
+    9000: "/",
+    5000: "/health",
+    4200: "/api/health",
+    8080: "/v2/health/live",
+    8090: "/healthz",
+}
 
 #: What an editor's port forwarding does, inside the container: LISTEN:TARGET pairs, each
 #: relaying connections from 0.0.0.0:LISTEN to 127.0.0.1:TARGET (where the stack listens).

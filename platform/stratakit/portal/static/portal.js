@@ -29,6 +29,9 @@
     var el = document.getElementById(id);
     if (!el || typeof uPlot === "undefined") { return; }
     var width = Math.max(320, el.clientWidth || 800);
+    var times = cols.data[0];
+    var first = times[0];
+    var last = times[times.length - 1];
     if (charts[id]) { charts[id].destroy(); }
     charts[id] = new uPlot({
       title: title, width: width, height: 220,
@@ -39,7 +42,7 @@
       // At least the last ten minutes on the time axis (a first sample alone would
       // otherwise stretch it over years), and from zero up on the value axis.
       scales: {
-        x: { time: true, range: function (u, min, max) { return [Math.min(min, max - 600), max + 5]; } },
+        x: { time: true, auto: false, range: [Math.min(first, last - 600), last + 5] },
         y: { range: function (u, min, max) { return [0, Math.max(max * 1.1, 1)]; } },
       },
       axes: [{}, { label: unit }],
