@@ -117,21 +117,10 @@ def model_verify(
     project_dir: ProjectDir = None,
 ) -> None:
     """Re-check the lineage: artifact digest, commit, DVC inputs, tags (exit 1 on mismatch)."""
-    from stratakit.registry.catalog import describe
-    from stratakit.registry.connection import deployed_version, tracking_client
-    from stratakit.registry.verify import download_version, verify
+    from stratakit.registry.connection import verify_ref
 
     check_format(fmt)
-    model_ref = ModelRef.parse(ref)
-    project = find_project(project_dir)
-    with tracking_client(project) as api:
-        info = describe(api, model_ref)
-        findings = verify(
-            info,
-            project.root,
-            download=lambda folder: download_version(api, info.name, info.version, folder),
-            deployed=deployed_version(project, info.name),
-        )
+    info, findings = verify_ref(find_project(project_dir), ModelRef.parse(ref))
     failing = {"fail", "warn"} if strict else {"fail"}
     failed = [f for f in findings if f.severity in failing]
     if fmt == "json":

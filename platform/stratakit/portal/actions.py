@@ -36,21 +36,11 @@ def verify_version(project: Project, name: str, version: str) -> Verified:
 
     Downloads into a temporary folder, asks git and DVC; changes nothing.
     """
-    from stratakit.registry.catalog import describe
-    from stratakit.registry.connection import deployed_version, tracking_client
+    from stratakit.registry.connection import verify_ref
     from stratakit.registry.refs import ModelRef
-    from stratakit.registry.verify import download_version, verify
 
     try:
-        ref = ModelRef.parse(f"{name}/{version}")
-        with tracking_client(project) as api:
-            info = describe(api, ref)
-            findings = verify(
-                info,
-                project.root,
-                download=lambda folder: download_version(api, info.name, info.version, folder),
-                deployed=deployed_version(project, info.name),
-            )
+        _, findings = verify_ref(project, ModelRef.parse(f"{name}/{version}"))
     except StrataError as exc:
         return Verified(name, version, ok=False, error=str(exc))
     rows = [Finding(f.name, f.severity, f.detail) for f in findings]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -14,6 +15,11 @@ from stratakit.registry.tracking_api import TrackingAPI
 from stratakit.registry.verify import Deployed
 from stratakit.stack.context import project_contract
 from stratakit.stack.health import require_healthy
+
+if TYPE_CHECKING:
+    from stratakit.checks import CheckResult
+    from stratakit.registry.catalog import VersionInfo
+    from stratakit.registry.refs import ModelRef
 
 
 @contextmanager
@@ -47,3 +53,22 @@ def deployed_version(project: Project, name: str) -> Deployed | None:
         version=str(meta["versions"][0]),
         artifact_sha256=str(meta.get("parameters", {}).get("artifact_sha256", "")),
     )
+
+
+def verify_ref(project: Project, ref: ModelRef) -> tuple[VersionInfo, list[CheckResult]]:
+    """``strata model verify``: the version and its findings. Reads only.
+
+    Checked against the project's registry, its git and DVC, and what its gateway serves.
+    """
+    from stratakit.registry.catalog import describe
+    from stratakit.registry.verify import download_version, verify
+
+    with tracking_client(project) as api:
+        info = describe(api, ref)
+        findings = verify(
+            info,
+            project.root,
+            download=lambda folder: download_version(api, info.name, info.version, folder),
+            deployed=deployed_version(project, info.name),
+        )
+    return info, findings
