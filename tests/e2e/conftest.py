@@ -14,7 +14,12 @@ from ..helpers.stacks import RunningStack, launch, shut_down, use_random_ports
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    project = make_project(tmp_path_factory.mktemp("stack") / "shared-project", "shared-project")
+    # gRPC is off by default; on here so the protocol's gRPC form is served by a real stack.
+    project = make_project(
+        tmp_path_factory.mktemp("stack") / "shared-project",
+        "shared-project",
+        "[tool.strata.serving]\ngrpc = true",
+    )
     # This stack lives for the whole session: random ports keep the defaults free for tests
     # that need them (a dev container forwards the default ports).
     use_random_ports(project)

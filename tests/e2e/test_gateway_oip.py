@@ -2,12 +2,15 @@
 
 tritonclient's HTTP client, with its defaults (binary tensors both ways), against the real
 gateway: health, metadata, and inference with binary and JSON tensors, each answer equal
-to ``mlflow.pyfunc`` predictions of the same registered version.
+to ``mlflow.pyfunc`` predictions of the same registered version. Then tritonclient's gRPC
+client, with its defaults, against the gateway's gRPC port: it needs protobuf 6 while the
+kit locks 7, so it runs in an environment of its own (``uv run --isolated``).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +22,7 @@ from tritonclient.utils import InferenceServerException
 
 from ..helpers.models import wait_until_served
 from ..helpers.stacks import RunningStack
+from ..helpers.templates import tool
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +74,7 @@ class Registered:
     probe: dict[str, np.ndarray]
     expected: np.ndarray
     url: str
+    grpc_address: str
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +85,13 @@ def registered(stack: RunningStack) -> Iterator[Registered]:
     probe = {c: np.asarray(found["probe"][c], dtype=np.float64) for c in TYPES}
     probe["tickets"] = probe["tickets"].astype(np.int64)
     url = stack.contract["STRATA_SERVING_URL"]
-    served = Registered(found["version"], probe, np.asarray(found["expected"]), url)
+    served = Registered(
+        found["version"],
+        probe,
+        np.asarray(found["expected"]),
+        url,
+        stack.contract["STRATA_SERVING_GRPC_ADDRESS"],  # the session's stack has gRPC on
+    )
     wait_until_served(url, MODEL, served.version, timeout=60)
     try:
         yield served
@@ -203,3 +214,84 @@ def test_a_malformed_frame_is_a_400_naming_the_tensor(
         wrong = inputs({**registered.probe, "tickets": registered.probe["tickets"][:3]})
         client.infer(MODEL, wrong)
     assert client.is_server_live()
+
+
+#: tritonclient's gRPC client, pinned, in an environment of its own.
+GRPC_CLIENT = ("tritonclient[grpc]==2.73.0", "numpy>=1.26")
+#: What the gRPC client does with its defaults (raw tensor contents both ways); prints JSON.
+GRPC_CALLS = """
+import json, sys
+import numpy as np
+import tritonclient.grpc as triton
+from tritonclient.utils import InferenceServerException
+
+address, model, version, probe = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+types = {"tenure": "FP64", "spend": "FP64", "tickets": "INT64"}
+client = triton.InferenceServerClient(address)
+
+def tensors(data):
+    made = []
+    for name, datatype in types.items():
+        array = np.asarray(data[name], dtype=np.float64 if datatype == "FP64" else np.int64)
+        tensor = triton.InferInput(name, list(array.shape), datatype)
+        tensor.set_data_from_numpy(array)
+        made.append(tensor)
+    return made
+
+def failure(**options):
+    try:
+        client.infer(model, **options)
+    except InferenceServerException as exc:
+        return [exc.status(), exc.message()]
+    return None
+
+other = str(int(version) + 100)
+result = client.infer(model, tensors(probe))
+asked = client.infer(model, tensors(probe), model_version=version,
+                     outputs=[triton.InferRequestedOutput("predict_proba")])
+print(json.dumps({
+    "live": client.is_server_live(), "ready": client.is_server_ready(),
+    "ready_as_asked": [client.is_model_ready(model), client.is_model_ready(model, version),
+                       client.is_model_ready(model, other), client.is_model_ready("no_such")],
+    "server": client.get_server_metadata(as_json=True),
+    "metadata": client.get_model_metadata(model, as_json=True),
+    "predictions": result.as_numpy("predict_proba").tolist(),
+    "answered_by": result.get_response(as_json=True)["model_version"],
+    "asked": asked.as_numpy("predict_proba").tolist(),
+    "other_version": failure(inputs=tensors(probe), model_version=other),
+    "short_tickets": failure(inputs=tensors({**probe, "tickets": probe["tickets"][:3]})),
+    "still_live": client.is_server_live(),
+}))
+"""
+
+
+def test_grpc_client_with_its_defaults_equals_pyfunc(registered: Registered) -> None:
+    probe = {name: values.tolist() for name, values in registered.probe.items()}
+    with_client = [f"--with={requirement}" for requirement in GRPC_CLIENT]
+    done = subprocess.run(
+        [tool("uv"), "run", "--isolated", "--no-project", "--python", "3.11", *with_client,
+         "python", "-c", GRPC_CALLS, registered.grpc_address, MODEL, registered.version,
+         json.dumps(probe)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["live"] and seen["ready"] and seen["still_live"]
+    assert seen["ready_as_asked"] == [True, True, False, False]
+    assert seen["server"]["name"] == "stratakit-gateway"
+    metadata = seen["metadata"]
+    assert metadata["versions"] == [registered.version]
+    # protobuf's JSON writes int64 as strings
+    assert [(i["name"], i["datatype"], i["shape"]) for i in metadata["inputs"]] == [
+        (name, datatype, ["-1"]) for name, datatype in TYPES.items()
+    ]
+    assert [(o["name"], o["datatype"], o["shape"]) for o in metadata["outputs"]] == [
+        ("predict_proba", "FP64", ["-1", "2"])
+    ]
+    assert seen["answered_by"] == registered.version
+    for answer in (seen["predictions"], seen["asked"]):
+        np.testing.assert_allclose(answer, registered.expected, rtol=1e-9)
+    status, message = seen["other_version"]
+    assert status == "StatusCode.NOT_FOUND" and "is not served" in message
+    status, message = seen["short_tickets"]
+    assert status == "StatusCode.INVALID_ARGUMENT" and "tickets" in message

@@ -15,7 +15,7 @@ from stratakit.stack.context import contract_for, load_context
 from stratakit.stack.lifecycle import start_stack, stop_stack
 from stratakit.stack.ports import free_port
 from stratakit.stack.processes import find_marked
-from stratakit.stack.services import SERVICES
+from stratakit.stack.services import SERVICES, gateway
 from stratakit.stack.state import new_state, save_state
 
 from . import guard
@@ -53,7 +53,8 @@ class RunningStack:
 def use_random_ports(project: Project) -> None:
     """Record free random ports, so the default ports stay free for tests that need them."""
     state = new_state(project.slug, project.bucket)
-    state.ports = {name: free_port() for name in SERVICES}
+    extra = gateway.extra_ports(project.settings.serving)
+    state.ports = {name: free_port() for name in (*SERVICES, *extra)}
     save_state(project.state_file, state)
 
 

@@ -82,7 +82,10 @@ def build(settings: GatewaySettings) -> tuple[Gateway, Any]:
         watcher.stop()
         prediction_log.stop()
 
-    return gateway, create_app(gateway, on_startup=start, on_shutdown=stop)
+    grpc_address = f"{settings.host}:{settings.grpc_port}" if settings.grpc_port else None
+    return gateway, create_app(
+        gateway, on_startup=start, on_shutdown=stop, grpc_address=grpc_address
+    )
 
 
 def settle_heap() -> None:

@@ -9,60 +9,52 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from stratakit import __version__
 from stratakit.errors import InputError
-from stratakit.gateway import binary, openapi, protocols
-from stratakit.gateway.batching import MicroBatcher
-from stratakit.gateway.inputs import Batch, InputSpec
+from stratakit.gateway import binary, core, openapi, protocols
+from stratakit.gateway.core import Gateway
 from stratakit.gateway.loading import LoadedModel
-from stratakit.gateway.metrics import GatewayMetrics
-from stratakit.gateway.prediction_log import Entry, PredictionLog
-from stratakit.gateway.watcher import ServedModels
 
 log = logging.getLogger("stratakit.gateway")
 JSON = "application/json"
 
 
-@dataclass
-class Gateway:
-    """What the routes share."""
-
-    served: ServedModels
-    metrics: GatewayMetrics
-    prediction_log: PredictionLog
-    alias: str = "production"
-    max_body_bytes: int = 8 * 2**20
-    batchers: dict[str, tuple[LoadedModel, MicroBatcher]] = field(default_factory=dict)
-    """One micro-batcher per served fast-path model, replaced with the model."""
-    lookups: dict[str, tuple[LoadedModel, MicroBatcher]] = field(default_factory=dict)
-    """One micro-batcher of online-feature lookups per model that has them."""
+__all__ = ["Gateway", "create_app"]
 
 
 def create_app(
     gateway: Gateway,
     on_startup: Callable[[], None] = lambda: None,
     on_shutdown: Callable[[], None] = lambda: None,
+    grpc_address: str | None = None,
 ) -> Starlette:
-    """The Starlette app serving ``gateway``; the hooks start and stop background work."""
+    """The Starlette app serving ``gateway``; the hooks start and stop background work.
+
+    With ``grpc_address`` (``host:port``) the protocol's gRPC service runs beside the
+    routes, on the same event loop, for as long as the app does.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         on_startup()
+        grpc_server = None
         try:
+            if grpc_address is not None:
+                from stratakit.gateway.oip import service
+
+                grpc_server = await service.start(gateway, grpc_address)
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop(grace=5)
             on_shutdown()
 
     metadata = _model_view(
@@ -144,27 +136,8 @@ def _refusals(refused: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
     }
 
 
-def _not_served(gateway: Gateway, name: str) -> str:
-    served = ", ".join(sorted(gateway.served.all())) or "none"
-    return (
-        f"model '{name[:100]}' is not served (served: {served}); promote a version with "
-        f"`strata model promote NAME VERSION --to {gateway.alias}`"
-    )
-
-
 def _lookup(gateway: Gateway, request: Request) -> LoadedModel:
-    name = request.path_params["name"]
-    model = gateway.served.get(name)
-    if model is None:
-        raise InputError(_not_served(gateway, name), 404)
-    version = request.path_params.get("version")
-    if version is not None and version != model.version:
-        raise InputError(
-            f"{name} version {version[:20]} is not served; version {model.version} holds "
-            f"the '{gateway.alias}' alias",
-            404,
-        )
-    return model
+    return core.lookup(gateway, request.path_params["name"], request.path_params.get("version"))
 
 
 def _model_view(gateway: Gateway, render: Callable[[LoadedModel], Any]) -> Endpoint:
@@ -206,54 +179,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _predict(gateway: Gateway, model: LoadedModel, batch: Batch) -> Any:
-    """Fast-path models run on the loop, micro-batched; others run off the event loop."""
-    try:
-        matrix = model.matrix(batch)
-        if matrix is not None and model.fast is not None:
-            return await _batcher(gateway.batchers, model, model.fast)(matrix)
-        return await run_in_threadpool(model.predict, batch)
-    except InputError:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InputError(f"the model rejected the input: {exc}", 422) from None
-
-
-async def _decode(
-    gateway: Gateway,
-    model: LoadedModel,
-    decode: Callable[[InputSpec], tuple[Batch, str | None]],
-) -> tuple[Batch, str | None]:
-    """The request as the model's inputs, or as entity keys whose features Feast holds."""
-    try:
-        return decode(model.spec)
-    except InputError as exc:
-        if model.lookup is None or exc.status != 400:
-            raise
-        try:
-            keys, request_id = decode(model.lookup.keys)
-        except InputError:
-            keys_named = ", ".join(model.lookup.keys.names)
-            raise InputError(f"{exc}; or send only the entity key(s) {keys_named}") from None
-    lookup = model.lookup
-    matrix = lookup.key_matrix(keys)
-    values = await _batcher(gateway.lookups, model, lookup.fetch)(matrix)
-    return lookup.inputs(matrix, values, model.spec), request_id
-
-
-def _batcher(
-    cache: dict[str, tuple[LoadedModel, MicroBatcher]],
-    model: LoadedModel,
-    call: Callable[[np.ndarray], Any],
-) -> MicroBatcher:
-    """The model's micro-batcher for ``call``, replaced when the model is."""
-    entry = cache.get(model.name)
-    if entry is None or entry[0] is not model:
-        entry = (model, MicroBatcher(call))
-        cache[model.name] = entry
-    return entry[1]
-
-
 def _infer_v2(gateway: Gateway) -> Endpoint:
     async def infer(request: Request) -> Response:
         started = time.perf_counter()
@@ -265,10 +190,10 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
             model = _lookup(gateway, request)
             body = await _read_body(request, gateway.max_body_bytes)
             v2 = protocols.v2_request(body, request.headers.get(binary.HEADER))
-            batch, request_id = await _decode(
+            batch, request_id = await core.decode(
                 gateway, model, lambda spec: protocols.v2_batch(spec, v2.body)
             )
-            outputs = await _predict(gateway, model, batch)
+            outputs = await core.predict(gateway, model, batch)
             encoded = protocols.v2_response(model, outputs, request_id, v2.outputs)
             rows = batch.rows
         except InputError as exc:
@@ -277,8 +202,8 @@ def _infer_v2(gateway: Gateway) -> Endpoint:
             status, response = 200, _v2_encoded(model, encoded)
             if encoded.header_length is not None:
                 protocol = "v2-binary"
-            _log_prediction(gateway, model, request_id, protocol, batch, outputs)
-        _observe(gateway, model, protocol, status, started, rows)
+            core.log_prediction(gateway, model, request_id, protocol, batch, outputs)
+        core.observe(gateway, model, protocol, status, started, rows)
         return response
 
     return infer
@@ -301,12 +226,12 @@ def _invocations(gateway: Gateway) -> Endpoint:
             model = _invocations_model(gateway, request)
             body = await _read_body(request, gateway.max_body_bytes)
             content_type = request.headers.get("content-type", JSON)
-            batch, _ = await _decode(
+            batch, _ = await core.decode(
                 gateway,
                 model,
                 lambda spec: (protocols.invocations_batch(spec, body, content_type), None),
             )
-            outputs = await _predict(gateway, model, batch)
+            outputs = await core.predict(gateway, model, batch)
             payload = protocols.invocations_response(outputs)
             rows = batch.rows
         except InputError as exc:
@@ -315,8 +240,8 @@ def _invocations(gateway: Gateway) -> Endpoint:
             response = _json({"error_code": code, "message": str(exc)}, status)
         else:
             status, response = 200, _json(payload, headers=_model_headers(model))
-            _log_prediction(gateway, model, None, "invocations", batch, outputs)
-        _observe(gateway, model, "invocations", status, started, rows)
+            core.log_prediction(gateway, model, None, "invocations", batch, outputs)
+        core.observe(gateway, model, "invocations", status, started, rows)
         return response
 
     return invocations
@@ -334,52 +259,17 @@ def _invocations_model(gateway: Gateway, request: Request) -> LoadedModel:
             f"{len(served)} models are served; name one with /invocations?model=NAME or use "
             "/models/NAME/invocations"
             if served
-            else _not_served(gateway, "(none)"),
+            else core.not_served(gateway, "(none)"),
             400 if served else 404,
         )
     model = served.get(name)
     if model is None:
-        raise InputError(_not_served(gateway, name), 404)
+        raise InputError(core.not_served(gateway, name), 404)
     return model
 
 
 def _model_headers(model: LoadedModel) -> dict[str, str]:
     return {"x-model-name": model.name, "x-model-version": model.version}
-
-
-def _log_prediction(
-    gateway: Gateway,
-    model: LoadedModel,
-    request_id: str | None,
-    protocol: str,
-    batch: Batch,
-    outputs: Any,
-) -> None:
-    if gateway.prediction_log.enabled:
-        gateway.prediction_log.record(
-            Entry(
-                at=time.time(),
-                model=model.name,
-                version=model.version,
-                request_id=request_id or uuid.uuid4().hex,
-                protocol=protocol,
-                batch=batch,
-                outputs=outputs,
-            )
-        )
-
-
-def _observe(
-    gateway: Gateway,
-    model: LoadedModel | None,
-    protocol: str,
-    status: int,
-    started: float,
-    rows: int,
-) -> None:
-    name, version = (model.name, model.version) if model is not None else ("", "")
-    elapsed = time.perf_counter() - started
-    gateway.metrics.observe(name, version, protocol, status, elapsed, rows)
 
 
 def _metrics(gateway: Gateway) -> Endpoint:

@@ -105,11 +105,20 @@ def attach_inputs(request: Any, tail: memoryview) -> None:
         )
 
 
-def decode(datatype: Any, shape: Sequence[int], raw: memoryview, where: str) -> np.ndarray:
-    """One tensor's bytes as an array of ``shape`` (object array of ``bytes`` for BYTES)."""
+def decode(
+    datatype: Any,
+    shape: Sequence[int],
+    raw: memoryview,
+    where: str,
+    size_named: str = "binary_data_size is",
+) -> np.ndarray:
+    """One tensor's bytes as an array of ``shape`` (object array of ``bytes`` for BYTES).
+
+    ``size_named`` introduces the byte count in messages, in the client's wire format's words.
+    """
     count = math.prod(shape)
     if datatype == "BYTES":
-        return _reshape(decode_bytes(raw, count, where), shape, where)
+        return _reshape(decode_bytes(raw, count, where, size_named), shape, where)
     dtype = DTYPES.get(datatype) if isinstance(datatype, str) else None
     if dtype is None:
         raise InputError(
@@ -119,7 +128,7 @@ def decode(datatype: Any, shape: Sequence[int], raw: memoryview, where: str) -> 
     if len(raw) != count * dtype.itemsize:
         raise InputError(
             f"{where}: shape {list(shape)} of {datatype} needs {count * dtype.itemsize} bytes, "
-            f"binary_data_size is {len(raw)}"
+            f"{size_named} {len(raw)}"
         )
     array = _reshape(np.frombuffer(raw, dtype=dtype), shape, where)
     if dtype.kind == "b" and array.size and array.view(np.uint8).max() > 1:
@@ -127,12 +136,14 @@ def decode(datatype: Any, shape: Sequence[int], raw: memoryview, where: str) -> 
     return array
 
 
-def decode_bytes(raw: memoryview, count: int, where: str) -> np.ndarray:
+def decode_bytes(
+    raw: memoryview, count: int, where: str, size_named: str = "binary_data_size is"
+) -> np.ndarray:
     """``count`` length-prefixed elements filling ``raw`` exactly, as ``bytes`` objects."""
     if count > len(raw) // _PREFIX.size:
         raise InputError(
             f"{where}: {count} BYTES elements need at least {count * _PREFIX.size} bytes of "
-            f"length prefixes, binary_data_size is {len(raw)}"
+            f"length prefixes, {size_named} {len(raw)}"
         )
     values = np.empty(count, dtype=object)
     offset = 0

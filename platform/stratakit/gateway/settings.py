@@ -24,6 +24,8 @@ class GatewaySettings:
     host: str
     port: int
     tracking_uri: str
+    grpc_port: int | None = None
+    """Where the Open Inference Protocol's gRPC form is served too (off when ``None``)."""
     alias: str = DEFAULT_ALIAS
     poll_seconds: float = 2.0
     model_dir: Path = Path(".strata/data/gateway/models")
@@ -51,6 +53,7 @@ class GatewaySettings:
         return cls(
             host=environ.get("STRATA_GATEWAY_HOST", "127.0.0.1"),
             port=_number(environ, "STRATA_GATEWAY_PORT", 8080, int),
+            grpc_port=_number(environ, "STRATA_GATEWAY_GRPC_PORT", 0, int) or None,
             tracking_uri=tracking_uri,
             alias=environ.get("STRATA_SERVING_ALIAS", DEFAULT_ALIAS) or DEFAULT_ALIAS,
             poll_seconds=_number(environ, "STRATA_GATEWAY_POLL_SECONDS", 2.0, float),

@@ -56,6 +56,13 @@ def integer(value: object, location: str, minimum: int) -> int:
     return value
 
 
+def boolean(value: object, location: str) -> bool:
+    """``true`` or ``false`` (TOML's booleans, not 0, 1 or strings)."""
+    if not isinstance(value, bool):
+        raise SettingsError(f"pyproject.toml {location} = {value!r} must be true or false.")
+    return value
+
+
 def text(value: object, location: str) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value.strip():

@@ -24,6 +24,8 @@ class ServingSettings:
     poll_seconds: float | None = None
     log_flush_seconds: float | None = None
     max_body_bytes: int | None = None
+    grpc: bool = False
+    """Serve the Open Inference Protocol's gRPC form too, on a port of its own."""
 
     def environment(self) -> dict[str, str]:
         """The gateway's ``STRATA_*`` variables for the values set here."""
@@ -47,7 +49,7 @@ def parse_serving(raw: object) -> ServingSettings:
     """Validate ``[tool.strata.serving]``."""
     entries: Mapping[str, Any] = _validate.table(raw, _LOCATION)
     _validate.known_keys(entries, ("alias", "poll_seconds", "log_flush_seconds",
-                                   "max_body_bytes"), _LOCATION)  # fmt: skip
+                                   "max_body_bytes", "grpc"), _LOCATION)  # fmt: skip
     alias = entries.get("alias", DEFAULT_ALIAS)
     if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
         raise SettingsError(
@@ -67,4 +69,5 @@ def parse_serving(raw: object) -> ServingSettings:
         max_body_bytes=None
         if max_body is None
         else _validate.integer(max_body, f"{_LOCATION}.max_body_bytes", 1),
+        grpc=_validate.boolean(entries.get("grpc", False), f"{_LOCATION}.grpc"),
     )

@@ -23,7 +23,7 @@ from stratakit.stack.files import tail, write_atomic
 from stratakit.stack.health import HealthProbe
 from stratakit.stack.ports import ports_claimed
 from stratakit.stack.processes import find_marked, terminate, tree_rss
-from stratakit.stack.services import SERVICES, ServiceSpec, build_specs, get_service
+from stratakit.stack.services import SERVICES, ServiceSpec, build_specs, gateway, get_service
 from stratakit.stack.state import load_state
 from stratakit.stack.supervisor import (
     ProcessInfo,
@@ -141,7 +141,8 @@ def start_stack(
 
     with ports_claimed(waiting):
         state = load_state(project.state_file)
-        complete = state is not None and set(SERVICES) <= set(state.ports)
+        extra = gateway.extra_ports(project.settings.serving)
+        complete = state is not None and set(SERVICES) | set(extra) <= set(state.ports)
         if client.is_running() and complete:
             ctx = load_context(project)
             client.start_all()
@@ -149,7 +150,7 @@ def start_stack(
             if client.is_running():  # set up by an earlier kit: again, with every service
                 stop_stack(project)
             _stop_leftover_processes(project)
-            ctx = prepare_context(project)
+            ctx = prepare_context(project, extra_ports=extra)
             specs = build_specs(ctx)
             write_atomic(config_path(project), render_config(project, specs, ctx.python))
             write_env_file(ctx)

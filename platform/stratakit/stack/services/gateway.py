@@ -13,9 +13,19 @@ from typing import TYPE_CHECKING
 from stratakit.stack.services.base import ServiceDefinition, ServiceSpec
 
 if TYPE_CHECKING:
+    from stratakit.settings.serving import ServingSettings
     from stratakit.stack.context import StackContext
 
 NAME = "gateway"
+#: The port of the protocol's gRPC form (``[tool.strata.serving] grpc = true``), as
+#: MLServer and KServe default it; recorded in the stack's state beside the services'.
+GRPC_PORT_NAME = "gateway-grpc"
+GRPC_DEFAULT_PORT = 8081
+
+
+def extra_ports(serving: ServingSettings) -> dict[str, int]:
+    """The ports the gateway needs besides its own (name → preferred): gRPC's, when on."""
+    return {GRPC_PORT_NAME: GRPC_DEFAULT_PORT} if serving.grpc else {}
 
 
 def build(ctx: StackContext) -> ServiceSpec:
@@ -23,6 +33,10 @@ def build(ctx: StackContext) -> ServiceSpec:
     folder = ctx.project.data_dir / "gateway"
     port = ctx.port(NAME)
     endpoint = ctx.endpoint(NAME)
+    grpc: dict[str, str] = {}
+    grpc_port = ctx.state.ports.get(GRPC_PORT_NAME)
+    if ctx.project.settings.serving.grpc and grpc_port is not None:
+        grpc = {"STRATA_GATEWAY_GRPC_PORT": str(grpc_port)}
     return ServiceSpec(
         name=NAME,
         port=port,
@@ -37,10 +51,12 @@ def build(ctx: StackContext) -> ServiceSpec:
             "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
             "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
             **ctx.project.settings.serving.environment(),
+            **grpc,
         },
         url=endpoint,
         health_url=f"{endpoint}/v2/health/live",
-        contract={"STRATA_SERVING_URL": endpoint},
+        contract={"STRATA_SERVING_URL": endpoint}
+        | ({"STRATA_SERVING_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}"} if grpc else {}),
         directories=(folder / "models",),
     )
 

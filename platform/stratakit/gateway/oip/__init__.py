@@ -1,0 +1,1 @@
+"""The Open Inference Protocol's gRPC form: its ``.proto``, the messages, the service."""
