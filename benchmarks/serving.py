@@ -13,6 +13,14 @@ tables show medians. A soak of 20,000 requests at concurrency 32 then checks the
 stays error-free under sustained load. Targets: >= 5x mlflow's throughput and p99 <= 10 ms
 at concurrency 8, and a soak without errors.
 
+A faster peer in the same run: MLServer (``mlserver`` and ``mlserver-sklearn``, pinned, in
+a virtualenv of its own made with uv, with the kit's scikit-learn version) serves the same
+registered version's estimator (exported with joblib, the format its runtime loads) over
+the Open Inference Protocol v2 with its default
+settings (debug logging off), and takes its turn at every level with the same load
+generator, after the same first-prediction equality check. Targets at concurrency 8: the
+gateway's v2 endpoint >= 1.5x MLServer's throughput, with p99 <= 5 ms.
+
 Batches: a 1,000-row request to the gateway's Open Inference Protocol endpoint at concurrency
 8, as JSON tensors and as binary tensors (the binary tensor data extension, both ways, as
 the protocol's client libraries send by default), taking turns; both must predict what
@@ -29,15 +37,17 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,6 +76,12 @@ LEVELS = (1, 8, 32)
 RATIO_TARGET = 5.0
 RATIO_LEVEL = 8
 P99_TARGET_MS = 10.0
+PEER_RATIO_TARGET = 1.5
+PEER_P99_TARGET_MS = 5.0
+#: The peer server, pinned; it gets the kit's own scikit-learn version to load the model.
+#: MLServer 1.7.1's inference workers call ``asyncio.get_event_loop()`` before a loop
+#: exists, which uvloop 0.22 refuses (the workers die at start), hence the uvloop pin.
+MLSERVER = ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "uvloop<0.22")
 SOAK_CONCURRENCY = 32
 BATCH_LEVEL = 8
 READY_TIMEOUT_S = 120.0
@@ -78,6 +94,15 @@ V2_BODY = json.dumps(
             {"name": "spend", "shape": [1], "datatype": "FP64", "data": [ROW["spend"]]},
             {"name": "tickets", "shape": [1], "datatype": "INT64", "data": [ROW["tickets"]]},
         ]
+    }
+).encode()
+#: The same row for MLServer's scikit-learn runtime: ``content_type: pd`` makes the named
+#: tensors a DataFrame (the pipeline was fit on one), and ``predict_proba`` is asked for.
+MLSERVER_BODY = json.dumps(
+    {
+        "parameters": {"content_type": "pd"},
+        "inputs": json.loads(V2_BODY)["inputs"],
+        "outputs": [{"name": "predict_proba"}],
     }
 ).encode()
 
@@ -210,11 +235,12 @@ class Target:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """The three URLs under test (same model, same row)."""
+    """The four URLs under test (same model, same row)."""
 
     mlflow: str
     gateway: str
     gateway_v2: str
+    mlserver: str
 
 
 @dataclass(frozen=True)
@@ -436,24 +462,25 @@ def wait_for_gateway(project: Project, contract: Mapping[str, str], console: Con
 
 
 @contextmanager
-def mlflow_server(contract: Mapping[str, str], logs: Path, console: Console) -> Iterator[str]:
-    """`mlflow models serve` of the production alias; yields its base URL.
+def server_tree(
+    label: str,
+    command: Sequence[str],
+    env: Mapping[str, str],
+    log_path: Path,
+    ready_url: str,
+    console: Console,
+) -> Iterator[None]:
+    """Run a server until the block ends; its whole process tree is killed by PID after.
 
-    It runs its scoring app in a uvicorn child that survives the parent's death, so the
-    whole process tree is killed by PID on the way out. The tree is also noted once the
-    server is up: should the parent die first, its orphaned children are still known.
+    ``mlflow models serve`` runs its scoring app in a uvicorn child, and MLServer its
+    inference workers, that survive the parent's death. The tree is noted once the server
+    is up: should the parent die first, its orphaned children are still known.
     """
-    port = free_port()
-    log_path = logs / "mlflow-serve.log"
-    command = [
-        str(Path(sys.executable).parent / "mlflow"), "models", "serve",
-        "-m", f"models:/{MODEL_NAME}@{ALIAS}", "--env-manager", "local",
-        "-h", "127.0.0.1", "-p", str(port),
-    ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command,
-            env=client_env(contract),
+            list(command),
+            env=dict(env),
+            cwd=log_path.parent,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -467,20 +494,111 @@ def mlflow_server(contract: Mapping[str, str], logs: Path, console: Console) -> 
             tree.update((child.pid, child) for child in parent.children(recursive=True))
 
     try:
-        url = f"http://127.0.0.1:{port}"
-        with console.status("starting mlflow models serve"):
+        with console.status(f"starting {label}"):
             try:
-                seconds = wait_for(f"{url}/ping", READY_TIMEOUT_S, lambda: process.poll() is None)
+                seconds = wait_for(ready_url, READY_TIMEOUT_S, lambda: process.poll() is None)
             except SetupError as exc:
-                raise SetupError(f"{exc}\n--- mlflow-serve.log ---\n{tail(log_path)}") from None
+                raise SetupError(f"{exc}\n--- {log_path.name} ---\n{tail(log_path)}") from None
         note_tree()
-        console.print(f"mlflow models serve ready at {url} ({seconds:.1f} s)")
-        yield url
+        console.print(f"{label} ready ({seconds:.1f} s)")
+        yield
     finally:
         note_tree()
         terminate([proc for proc in tree.values() if proc.is_running()])
         process.wait(timeout=10)
-        console.print(f"mlflow models serve stopped (pids {sorted(tree)})")
+        console.print(f"{label} stopped (pids {sorted(tree)})")
+
+
+@contextmanager
+def mlflow_server(contract: Mapping[str, str], logs: Path, console: Console) -> Iterator[str]:
+    """`mlflow models serve` of the production alias; yields its base URL."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "models", "serve",
+        "-m", f"models:/{MODEL_NAME}@{ALIAS}", "--env-manager", "local",
+        "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    log_path = logs / "mlflow-serve.log"
+    with server_tree(
+        "mlflow models serve", command, client_env(contract), log_path, f"{url}/ping", console
+    ):
+        yield url
+
+
+def mlserver_environment(parent: Path, console: Console) -> Path:
+    """A virtualenv with MLServer and the kit's scikit-learn; returns its ``bin`` folder."""
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    venv = parent / "mlserver-venv"
+    wanted = [*MLSERVER, f"scikit-learn=={installed_version('scikit-learn')}"]
+    with console.status(f"installing {', '.join(wanted)} into a virtualenv of its own"):
+        for step in (
+            [uv, "venv", "--quiet", "--python", f"{sys.version_info[0]}.{sys.version_info[1]}",
+             str(venv)],
+            [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), *wanted],
+        ):  # fmt: skip
+            done = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False)
+            if done.returncode != 0:
+                raise SetupError(f"installing MLServer failed: {' '.join(step[:3])}\n{done.stderr}")
+    console.print(f"MLServer installed: {', '.join(wanted)}")
+    return venv / "bin"
+
+
+#: The served version's estimator, as MLServer's scikit-learn runtime reads one: MLflow
+#: stores it as skops, MLServer loads joblib; the parity check proves it is the same model.
+EXPORT_CODE = (
+    "import joblib, mlflow.sklearn, sys; "
+    "joblib.dump(mlflow.sklearn.load_model(sys.argv[1]), sys.argv[2])"
+)
+
+
+@contextmanager
+def mlserver(
+    contract: Mapping[str, str], work: Path, console: Console, workers: int | None = None
+) -> Iterator[str]:
+    """MLServer serving the registered version's estimator; yields its v2 infer URL.
+
+    ``workers`` sets its ``parallel_workers`` (0: inference in the server process); by
+    default MLServer's own default (one inference worker process) is kept.
+    """
+    bin_dir = mlserver_environment(work, console)
+    folder = work / "mlserver-model"
+    folder.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT_CODE, f"models:/{MODEL_NAME}@{ALIAS}",
+         str(folder / "model.joblib")],
+        env=client_env(contract), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SetupError(f"exporting the model for MLServer failed:\n{done.stderr[-3000:]}")
+    port = free_port()
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+        "debug": False,
+    }
+    if workers is not None:
+        settings["parallel_workers"] = workers
+    (folder / "settings.json").write_text(json.dumps(settings))
+    (folder / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": MODEL_NAME,
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./model.joblib", "version": "1"},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k in {"HOME", "LANG", "TMPDIR"}}
+    env["PATH"] = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+    url = f"http://127.0.0.1:{port}/v2/models/{MODEL_NAME}"
+    with server_tree(
+        "MLServer", [str(bin_dir / "mlserver"), "start", str(folder)], env,
+        work / "mlserver.log", f"{url}/ready", console,
+    ):  # fmt: skip
+        yield f"{url}/infer"
 
 
 # --- measuring --------------------------------------------------------------------------
@@ -492,17 +610,18 @@ def flat(values: Any) -> np.ndarray:
 
 
 def check_parity(endpoints: Endpoints, console: Console) -> list[float]:
-    """Both servers (and both of the gateway's protocols) must agree on the same row."""
+    """Every server (and both of the gateway's protocols) must agree on the same row."""
     answers: dict[str, np.ndarray] = {}
     for label, url, body in (
         ("mlflow", endpoints.mlflow, INVOCATIONS_BODY),
         ("gateway", endpoints.gateway, INVOCATIONS_BODY),
         ("gateway v2", endpoints.gateway_v2, V2_BODY),
+        ("MLServer", endpoints.mlserver, MLSERVER_BODY),
     ):
         status, payload = http_call(url, body)
         if status != 200:
             raise SetupError(f"{label} answered {status}: {payload}")
-        if label == "gateway v2":
+        if label in ("gateway v2", "MLServer"):
             answers[label] = np.concatenate([flat(o["data"]) for o in payload["outputs"]])
         else:
             answers[label] = flat(payload["predictions"])
@@ -510,7 +629,7 @@ def check_parity(endpoints: Endpoints, console: Console) -> list[float]:
     for label, got in answers.items():
         if got.shape != reference.shape or not np.allclose(got, reference, rtol=1e-9, atol=1e-12):
             raise SetupError(f"{label} predicts {got.tolist()} but mlflow {reference.tolist()}")
-    console.print(f"same predictions from all three: {reference.tolist()}")
+    console.print(f"same predictions from all four: {reference.tolist()}")
     return [float(v) for v in reference]
 
 
@@ -575,6 +694,7 @@ def measure(
         ("mlflow", endpoints.mlflow, INVOCATIONS_BODY, args.mlflow_requests),
         ("gateway", endpoints.gateway, INVOCATIONS_BODY, args.requests),
         ("gateway_v2", endpoints.gateway_v2, V2_BODY, args.requests),
+        ("mlserver", endpoints.mlserver, MLSERVER_BODY, args.mlserver_requests),
     ]
     series: dict[str, dict[int, Series]] = {
         label: {c: Series() for c in LEVELS} for label, *_ in plan
@@ -673,6 +793,30 @@ def v2_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
     return table
 
 
+def peer_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
+    """The gateway against MLServer, both over Open Inference Protocol v2, same row."""
+    table = new_table(
+        f"gateway vs MLServer, OIP v2 /infer (median of {rounds})",
+        ("conc.", "MLServer\nreq/s", "MLServer\np50 ms", "MLServer\np99 ms", "gateway\nreq/s",
+         "gateway\np50 ms", "gateway\np99 ms", "ratio\ngw/ms", "errors\nms/gw"),
+    )  # fmt: skip
+    for c in LEVELS:
+        m, g = series["mlserver"][c], series["gateway_v2"][c]
+        ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
+        table.add_row(
+            str(c),
+            f"{m.median(lambda s: s.throughput):.0f}",
+            f"{m.median(lambda s: s.p50_ms):.2f}",
+            f"{m.median(lambda s: s.p99_ms):.2f}",
+            f"{g.median(lambda s: s.throughput):.0f}",
+            f"{g.median(lambda s: s.p50_ms):.2f}",
+            f"{g.median(lambda s: s.p99_ms):.2f}",
+            f"{ratio:.1f}x",
+            f"{m.errors}/{g.errors}",
+        )
+    return table
+
+
 def batch_table(batches: dict[str, Series], bodies: BatchBodies, rounds: int) -> Table:
     """JSON against binary tensors for one batch size, on the gateway's v2 endpoint."""
     table = new_table(
@@ -703,8 +847,11 @@ def judge(
     soak_requests: int,
     batches: dict[str, Series],
 ) -> list[Target]:
-    """The four targets, each met or not."""
+    """The six targets, each met or not."""
     m, g = series["mlflow"][RATIO_LEVEL], series["gateway"][RATIO_LEVEL]
+    peer, v2 = series["mlserver"][RATIO_LEVEL], series["gateway_v2"][RATIO_LEVEL]
+    peer_ratio = v2.median(lambda s: s.throughput) / peer.median(lambda s: s.throughput)
+    v2_p99 = v2.median(lambda s: s.p99_ms)
     ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
     p99 = g.median(lambda s: s.p99_ms)
     json_rate = batches["json"].median(lambda s: s.throughput)
@@ -721,6 +868,18 @@ def judge(
             f"<= {P99_TARGET_MS:.0f} ms",
             ms(p99),
             p99 <= P99_TARGET_MS,
+        ),
+        Target(
+            f"gateway v2 vs MLServer throughput at concurrency {RATIO_LEVEL}",
+            f">= {PEER_RATIO_TARGET:.1f}x",
+            f"{peer_ratio:.1f}x",
+            peer_ratio >= PEER_RATIO_TARGET,
+        ),
+        Target(
+            f"gateway v2 p99 at concurrency {RATIO_LEVEL} (beside MLServer)",
+            f"<= {PEER_P99_TARGET_MS:.0f} ms",
+            ms(v2_p99),
+            v2_p99 <= PEER_P99_TARGET_MS,
         ),
         Target(
             f"soak: {soak_requests} requests at concurrency {SOAK_CONCURRENCY}",
@@ -761,6 +920,9 @@ def write_json(
             "rounds": args.rounds,
             "requests": args.requests,
             "mlflow_requests": args.mlflow_requests,
+            "mlserver_requests": args.mlserver_requests,
+            "mlserver": list(MLSERVER),
+            "mlserver_workers": args.mlserver_workers,
             "warmup": args.warmup,
             "soak": args.soak,
             "batch_rows": args.batch_rows,
@@ -787,6 +949,15 @@ def main() -> int:
     parser.add_argument(
         "--mlflow-requests", type=int, default=1000, help="mlflow requests per run (~200 req/s)"
     )
+    parser.add_argument(
+        "--mlserver-requests", type=int, default=2000, help="MLServer requests per run"
+    )
+    parser.add_argument(
+        "--mlserver-workers",
+        type=int,
+        help="MLServer's parallel_workers (0: inference in its server process); "
+        "default: MLServer's default, one worker process",
+    )
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per run")
     parser.add_argument("--soak", type=int, default=20_000, help="gateway soak requests")
     parser.add_argument("--batch-rows", type=int, default=1000, help="rows per batch request")
@@ -795,8 +966,8 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
-    counts = (args.rounds, args.requests, args.mlflow_requests, args.soak, args.batch_rows,
-              args.batch_requests)  # fmt: skip
+    counts = (args.rounds, args.requests, args.mlflow_requests, args.mlserver_requests,
+              args.soak, args.batch_rows, args.batch_requests)  # fmt: skip
     if min(counts) < 1 or args.warmup < 0:
         parser.error("rounds and request counts must be positive (warmup non-negative)")
     console = Console()
@@ -808,12 +979,16 @@ def main() -> int:
         ):
             register_and_promote(project, contract, console)
             wait_for_gateway(project, contract, console)
-            with mlflow_server(contract, Path(tmp), console) as mlflow_url:
+            with (
+                mlflow_server(contract, Path(tmp), console) as mlflow_url,
+                mlserver(contract, Path(tmp), console, args.mlserver_workers) as mlserver_url,
+            ):
                 gateway_url = contract["STRATA_SERVING_URL"]
                 endpoints = Endpoints(
                     mlflow=f"{mlflow_url}/invocations",
                     gateway=f"{gateway_url}/models/{MODEL_NAME}/invocations",
                     gateway_v2=f"{gateway_url}/v2/models/{MODEL_NAME}/infer",
+                    mlserver=mlserver_url,
                 )
                 predictions = check_parity(endpoints, console)
                 bodies = batch_bodies(args.batch_rows)
@@ -828,6 +1003,7 @@ def main() -> int:
 
     console.print(comparison_table(series, args.rounds))
     console.print(v2_table(series, args.rounds))
+    console.print(peer_table(series, args.rounds))
     console.print(batch_table(batches, bodies, args.rounds))
     console.print(
         f"soak: {soaked.requests} requests at concurrency {SOAK_CONCURRENCY}: "
