@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import httpx
@@ -303,25 +304,40 @@ def test_the_alert_rules_pass_promtool(binaries: prometheus.Binaries) -> None:
         assert "SUCCESS" in done.stdout + done.stderr
 
 
-def test_prometheus_scrapes_the_gateway_and_the_drift_alert_fires(
+#: The shipped scrape jobs, and the contract variable of each service's address here.
+SCRAPED = {
+    "strata-gateway": "STRATA_SERVING_URL",
+    "strata-mlflow": "MLFLOW_TRACKING_URI",
+    "strata-prefect": "PREFECT_API_URL",
+}
+
+
+def test_prometheus_scrapes_the_platform_and_the_drift_alert_fires(
     monitored: Monitored, binaries: prometheus.Binaries, tmp_path: Path
 ) -> None:
-    """Runs after the drift check above tagged the served version with its verdict."""
+    """Runs after the drift check above tagged the served version with its verdict.
+
+    The shipped scrape configuration, with each target's in-network name replaced by the
+    address of this stack's service: the gateway, MLflow and Prefect export metrics.
+    """
     shipped = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
-    [job] = shipped["scrape_configs"]
-    job["static_configs"] = [{"targets": [monitored.stack.contract["STRATA_SERVING_URL"][7:]]}]
+    jobs = shipped["scrape_configs"]
+    assert {job["job_name"] for job in jobs} == set(SCRAPED)
+    for job in jobs:
+        address = urlsplit(monitored.stack.contract[SCRAPED[job["job_name"]]]).netloc
+        job["static_configs"] = [{"targets": [address]}]
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(PROMETHEUS / "rules.yml")],
-        "scrape_configs": [job],
+        "scrape_configs": jobs,
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     with prometheus.running(
         binaries.prometheus, tmp_path / "prometheus.yml", tmp_path / "data"
     ) as url:
         deadline, firing, up = time.monotonic() + 60, [], []
-        while time.monotonic() < deadline and not (firing and up):
-            query = {"query": 'up{job="strata-gateway"} == 1'}
+        while time.monotonic() < deadline and not (firing and len(up) == len(SCRAPED)):
+            query = {"query": 'up{job=~"strata-.*"} == 1'}
             up = httpx.get(f"{url}/api/v1/query", params=query, timeout=5).json()["data"]["result"]
             alerts = httpx.get(f"{url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
             firing = [
@@ -330,7 +346,12 @@ def test_prometheus_scrapes_the_gateway_and_the_drift_alert_fires(
                 and a["labels"]["model"] == MODEL
             ]  # fmt: skip
             time.sleep(0.5)
-        assert up, "Prometheus never scraped the gateway"
+        assert {r["metric"]["job"] for r in up} == set(SCRAPED), f"scraped: {up}"
+        for name, metric in (("mlflow", "mlflow_http_request_total"),
+                             ("prefect", "process_resident_memory_bytes")):  # fmt: skip
+            query = {"query": f'{metric}{{job="strata-{name}"}}'}
+            found = httpx.get(f"{url}/api/v1/query", params=query, timeout=5).json()
+            assert found["data"]["result"], f"no {metric} from {name}"
         [alert] = firing
         assert alert["labels"]["version"] == monitored.version
         rules = httpx.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]

@@ -183,6 +183,10 @@ def render(settings: RenderSettings, source: Path | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="strata-k8s-") as scratch:
         root = Path(scratch) / "k8s"
         shutil.copytree(source, root, ignore=shutil.ignore_patterns("secrets.env"))
+        # The local overlay's Prometheus component: infra/prometheus, beside infra/k8s.
+        prometheus = source.parent / "prometheus"
+        if prometheus.is_dir():
+            shutil.copytree(prometheus, Path(scratch) / "prometheus")
         platform = settings.images.get("platform")
         for relative in JOB_TEMPLATES:
             template = root / relative

@@ -46,6 +46,8 @@ def build_server(ctx: StackContext) -> ServiceSpec:
             "PREFECT_SERVER_API_PORT": str(port),
             "PREFECT_UI_API_URL": f"{endpoint}/api",
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            # Prometheus metrics on /api/metrics.
+            "PREFECT_SERVER_METRICS_ENABLED": "true",
         },
         url=endpoint,
         health_url=f"{endpoint}/api/health",

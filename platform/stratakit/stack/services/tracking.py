@@ -39,6 +39,9 @@ def build(ctx: StackContext) -> ServiceSpec:
             str(port),
             "--workers",
             "1",
+            # Prometheus metrics on /metrics (requests by endpoint and status, latency).
+            "--expose-prometheus",
+            str(folder / "metrics"),
         ),
         environment={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         url=endpoint,

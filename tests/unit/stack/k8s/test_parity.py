@@ -21,13 +21,22 @@ from stratakit.stack.compose.lifecycle import BACKING_SERVICES
 from stratakit.stack.context import contract_for, prepare_context
 from stratakit.stack.services import CONTAINER_SERVICES as SERVICES
 
-from ....helpers.k8s import containers, find, rendered, workloads
+from ....helpers.k8s import containers, find, pod_spec, rendered, workloads
 
 COMPOSE = yaml.safe_load((infra_dir() / "compose" / "compose.yaml").read_text())
 #: Services of compose.yaml and the registry, as the local overlay runs them.
 ALL_SERVICES = {*SERVICES, *BACKING_SERVICES, "create-bucket"}
 #: Health commands that are not HTTP: the same command in both.
 EXEC_PROBES = {"postgres", "redis"}
+#: What only the cluster runs: the local overlay's Prometheus (infra/prometheus), which the
+#: compose profile does not start (its users run the same configuration beside it).
+CLUSTER_ONLY = {"prometheus"}
+PROMETHEUS = infra_dir() / "prometheus"
+
+
+def platform_workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The workloads compose runs too."""
+    return [w for w in workloads(objects) if w["metadata"]["name"] not in CLUSTER_ONLY]
 
 
 def first_difference(left: dict[str, Any], right: dict[str, Any]) -> str:
@@ -49,13 +58,13 @@ def _compose_image(service: str) -> str:
 
 
 def test_the_same_services_run_in_compose_and_on_kubernetes() -> None:
-    kubernetes = {w["metadata"]["name"] for w in workloads(rendered("local"))}
+    kubernetes = {w["metadata"]["name"] for w in platform_workloads(rendered("local"))}
     assert set(COMPOSE["services"]) == ALL_SERVICES
     assert kubernetes == ALL_SERVICES, sorted(kubernetes ^ ALL_SERVICES)
 
 
 def test_images_are_the_compose_images() -> None:
-    workloads_by_name = {w["metadata"]["name"]: w for w in workloads(rendered("local"))}
+    workloads_by_name = {w["metadata"]["name"]: w for w in platform_workloads(rendered("local"))}
     images = {name: _main_container(w)["image"] for name, w in workloads_by_name.items()}
     expected = {name: _compose_image(name) for name in ALL_SERVICES}
     assert images == expected, first_difference(images, expected)
@@ -83,7 +92,7 @@ def test_ports_match_the_registry_and_compose() -> None:
 def test_health_paths_match_the_registry_and_compose(project: Project) -> None:
     ctx = prepare_context(project)
     probes, expected = {}, {}
-    for workload in workloads(rendered("local")):
+    for workload in platform_workloads(rendered("local")):
         name = workload["metadata"]["name"]
         container = _main_container(workload)
         if name == "create-bucket":
@@ -106,6 +115,26 @@ def test_health_paths_match_the_registry_and_compose(project: Project) -> None:
                 assert path in health, (name, health)
                 expected[f"{name}.{kind}"] = path
     assert probes == expected, first_difference(probes, expected)
+
+
+def test_prometheus_scrapes_the_clusters_services_with_the_shipped_files() -> None:
+    objects = rendered("local")
+    [config_map] = [
+        o for o in objects
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("strata-prometheus-")
+    ]  # fmt: skip
+    for name in ("prometheus.yml", "rules.yml"):
+        assert config_map["data"][name] == (PROMETHEUS / name).read_text(), f"{name} differs"
+    [prometheus] = [w for w in workloads(objects) if w["metadata"]["name"] == "prometheus"]
+    mounted = {v["configMap"]["name"] for v in pod_spec(prometheus)["volumes"] if "configMap" in v}
+    assert mounted == {config_map["metadata"]["name"]}  # kustomize's hashed name
+    scraped = yaml.safe_load(config_map["data"]["prometheus.yml"])["scrape_configs"]
+    targets = [t for job in scraped for group in job["static_configs"] for t in group["targets"]]
+    assert len(targets) == 3, targets
+    for target in targets:  # each is a Service of the cluster, on a port it serves
+        host, port = target.split(":")
+        service = find(objects, "Service", host)
+        assert int(port) in {p["port"] for p in service["spec"]["ports"]}, target
 
 
 def test_the_cluster_contract_has_the_variables_of_every_profile(project: Project) -> None:
