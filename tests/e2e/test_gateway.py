@@ -334,19 +334,20 @@ def test_metrics_and_prediction_log(served: Served, first: str) -> None:
     listing = served.stack.python(
         """
         import boto3, io, os, time, json
+        import pandas as pd
         import pyarrow.parquet as pq
         s3 = boto3.client("s3")
         bucket = os.environ["STRATA_BUCKET"]
+        # The requests may straddle a flush: read until all their rows are stored.
         for _ in range(60):
             keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
                 Bucket=bucket, Prefix="predictions/churn/") for o in page.get("Contents", [])]
-            if keys:
+            frames = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read()))
+                      .to_pandas() for k in keys]
+            if sum(len(f) for f in frames) >= 15:
                 break
             time.sleep(0.5)
-        frames = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read()))
-                  .to_pandas() for k in keys]
-        import pandas as pd
-        table = pd.concat(frames)
+        table = pd.concat(frames) if frames else pd.DataFrame()
         print(json.dumps({"keys": keys, "columns": list(table.columns), "rows": len(table)}))
         """
     )
