@@ -190,6 +190,21 @@ def test_the_contract_has_the_embedded_profiles_variables(stack: RunningStack) -
         redis.Redis(host=host, port=int(port), password="wrong").ping()
 
 
+def test_mlflow_prefect_and_the_gateway_export_prometheus_metrics(stack: RunningStack) -> None:
+    """What infra/prometheus/prometheus.yml scrapes answers on the containers too."""
+    tracking = stack.contract["MLFLOW_TRACKING_URI"]
+    searched = httpx.get(f"{tracking}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
+    assert searched.status_code == 200  # a request MLflow counts (/health is not counted)
+    for url, metric in (
+        (f"{stack.contract['MLFLOW_TRACKING_URI']}/metrics", "mlflow_http_request_total"),
+        (f"{stack.contract['PREFECT_API_URL']}/metrics", "process_resident_memory_bytes"),
+        (f"{stack.contract['STRATA_SERVING_URL']}/metrics", "strata_gateway_requests_total"),
+    ):
+        answer = httpx.get(url, timeout=10)
+        assert answer.status_code == 200, url
+        assert metric in answer.text, url
+
+
 def _s3(stack: RunningStack) -> Any:
     env = stack.env()
     return boto3.client(
