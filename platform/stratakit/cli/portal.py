@@ -46,8 +46,14 @@ def portal_command(
                     typer.launch(spec.url)
                 return
         port = spec.port
+    from stratakit.errors import InvalidInputError
     from stratakit.portal.__main__ import serve
+    from stratakit.stack.ports import is_port_free
 
+    if not is_port_free(port):
+        raise InvalidInputError(
+            f"port {port} on 127.0.0.1 is in use; serve the portal on another with --port N"
+        )
     url = f"http://127.0.0.1:{port}"
     console.print(f"Serving the portal of {project.name} at {url} (Ctrl-C stops it).")
     if open_browser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 from stratakit.project import Project
@@ -87,3 +88,13 @@ def test_project_dir_option_overrides_cwd(project: Project, tmp_path: Path) -> N
     result = strata("stack", "env", "--project-dir", str(project.root), cwd=tmp_path)
     assert result.returncode == 0
     assert f"STRATA_PROJECT_DIR={project.root}" in result.stdout
+
+
+def test_portal_on_a_taken_port_says_to_choose_another(project: Project) -> None:
+    prepare_context(project)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = str(holder.getsockname()[1])
+        result = strata("portal", "--port", port, cwd=project.root)
+    assert_one_line_error(result, f"port {port}", "in use", "--port")
