@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from stratakit.gateway import core
 from stratakit.gateway.app import Gateway, create_app
 from stratakit.gateway.loading import LoadedModel
 from stratakit.gateway.metrics import GatewayMetrics
@@ -282,3 +283,18 @@ def test_the_python_messages_are_generated_from_the_proto(tmp_path: Path) -> Non
         generated = tmp_path / f"stratakit/gateway/oip/inference_pb2{suffix}"
         committed = ROOT / f"platform/stratakit/gateway/oip/inference_pb2{suffix}"
         assert generated.read_text() == committed.read_text(), f"regenerate {committed.name}"
+
+
+def test_a_failure_inside_is_internal_and_counted_as_one(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(core, "predict", broken)
+    failure = served.fails("ModelInfer", raw_request(rows(2)))
+    assert failure.code() == grpc.StatusCode.INTERNAL
+    assert "see its log" in (failure.details() or "")
+    assert 'code="500",model="churn",protocol="grpc",version="7"} 1.0' in (
+        served.http.get("/metrics").text
+    )

@@ -171,7 +171,7 @@ def _tensor_metadata(tensor: dict[str, Any]) -> pb.ModelMetadataResponse.TensorM
 async def _infer(gateway: Gateway, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
     started = time.perf_counter()
     model = None
-    status, rows = 200, 0
+    status, rows = 500, 0  # counted as a server error unless it ends otherwise
     try:
         model = core.lookup(gateway, request.model_name, request.model_version or None)
         body = request_body(request)
@@ -185,6 +185,7 @@ async def _infer(gateway: Gateway, request: pb.ModelInferRequest) -> pb.ModelInf
         status = exc.status
         raise
     else:
+        status = 200
         core.log_prediction(gateway, model, request_id, PROTOCOL, batch, outputs)
         return response
     finally:
