@@ -33,9 +33,13 @@ def build(ctx: StackContext) -> ServiceSpec:
     folder = ctx.project.data_dir / "gateway"
     port = ctx.port(NAME)
     endpoint = ctx.endpoint(NAME)
+    from stratakit.stack.context import CONTAINER_PROFILES
+
     grpc: dict[str, str] = {}
     grpc_port = ctx.state.ports.get(GRPC_PORT_NAME)
-    if ctx.project.settings.serving.grpc and grpc_port is not None:
+    # The containers' gateway does not publish gRPC: their contract must not name it.
+    embedded = ctx.state.profile not in CONTAINER_PROFILES
+    if ctx.project.settings.serving.grpc and grpc_port is not None and embedded:
         grpc = {"STRATA_GATEWAY_GRPC_PORT": str(grpc_port)}
     return ServiceSpec(
         name=NAME,
