@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +217,26 @@ def _flatten(data: list[Any], where: str, depth: int = 0) -> list[Any]:
     return flat
 
 
+def selected_outputs(
+    model: LoadedModel, outputs: Any, names: Sequence[str] | None
+) -> list[tuple[str, np.ndarray, str]]:
+    """The prediction's output tensors (name, values, datatype), those ``names`` in order.
+
+    ``None`` (or no names) selects every output; a name the model does not produce is a 400.
+    """
+    columns = dict(output_columns(model.predict_fn, outputs))
+    selected = []
+    for name in names or tuple(columns):
+        if name not in columns:
+            raise InputError(
+                f"output '{name[:100]}' is not produced; {model.name} returns "
+                + ", ".join(f"'{n}'" for n in columns)
+            )
+        values = columns[name]
+        selected.append((name, values, binary.datatype_of(values.dtype)))
+    return selected
+
+
 def v2_response(
     model: LoadedModel,
     outputs: Any,
@@ -227,18 +248,9 @@ def v2_response(
     Each goes out as JSON data or, when the client asked, as raw bytes after the JSON header.
     """
     choice = choice or OutputChoice()
-    columns = dict(output_columns(model.predict_fn, outputs))
-    names = choice.names if choice.names is not None else tuple(columns)
     tensors: list[dict[str, Any]] = []
     raw: list[bytes] = []
-    for name in names:
-        if name not in columns:
-            raise InputError(
-                f"output '{name[:100]}' is not produced; {model.name} returns "
-                + ", ".join(f"'{n}'" for n in columns)
-            )
-        values = columns[name]
-        datatype = binary.datatype_of(values.dtype)
+    for name, values, datatype in selected_outputs(model, outputs, choice.names):
         tensor: dict[str, Any] = {"name": name, "shape": list(values.shape), "datatype": datatype}
         if choice.is_binary(name):
             raw.append(binary.encode(values, datatype))

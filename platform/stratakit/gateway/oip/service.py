@@ -24,7 +24,6 @@ from stratakit.errors import InputError
 from stratakit.gateway import binary, core, protocols
 from stratakit.gateway.core import Gateway
 from stratakit.gateway.oip import inference_pb2 as pb
-from stratakit.gateway.outputs import output_columns
 
 log = logging.getLogger("stratakit.gateway")
 
@@ -243,19 +242,11 @@ def response_message(
     model: Any, outputs: Any, request_id: str | None, wanted: Any
 ) -> pb.ModelInferResponse:
     """One output tensor per prediction column (the ones asked for), data as raw bytes."""
-    columns = dict(output_columns(model.predict_fn, outputs))
-    names = [output.name for output in wanted] or list(columns)
     response = pb.ModelInferResponse(
         model_name=model.name, model_version=model.version, id=request_id or ""
     )
-    for name in names:
-        if name not in columns:
-            raise InputError(
-                f"output '{name[:100]}' is not produced; {model.name} returns "
-                + ", ".join(f"'{n}'" for n in columns)
-            )
-        values = columns[name]
-        datatype = binary.datatype_of(values.dtype)
+    names = [output.name for output in wanted]
+    for name, values, datatype in protocols.selected_outputs(model, outputs, names):
         response.outputs.add(name=name, datatype=datatype, shape=list(values.shape))
         response.raw_output_contents.append(binary.encode(values, datatype))
     return response
