@@ -11,6 +11,18 @@ import pandas as pd
 COLUMNS = ["tenure", "spend", "tickets"]
 
 
+def churn_rows(n: int) -> pd.DataFrame:
+    """``n`` rows of the churn model's inputs, the same for the same ``n``."""
+    rng = np.random.default_rng(n)
+    return pd.DataFrame(
+        {
+            "tenure": rng.normal(size=n),
+            "spend": rng.normal(size=n),
+            "tickets": rng.integers(0, 5, n),
+        }
+    )
+
+
 def save_churn_model(folder: Path) -> Path:
     """A scikit-learn pipeline with a signature and an input example (``predict_proba``)."""
     import mlflow

@@ -29,7 +29,7 @@ from stratakit.gateway.prediction_log import Entry, PredictionLog
 from stratakit.gateway.watcher import ServedModels
 from stratakit.registry.lineage import tree_sha256
 
-from ...helpers.models import COLUMNS
+from ...helpers.models import COLUMNS, churn_rows
 
 
 @pytest.fixture
@@ -48,17 +48,6 @@ def client(model: LoadedModel, sink: dict[str, bytes]) -> Iterator[TestClient]:
         yield test_client
 
 
-def rows(n: int) -> pd.DataFrame:
-    rng = np.random.default_rng(n)
-    return pd.DataFrame(
-        {
-            "tenure": rng.normal(size=n),
-            "spend": rng.normal(size=n),
-            "tickets": rng.integers(0, 5, n),
-        }
-    )
-
-
 def v2_body(frame: pd.DataFrame) -> dict[str, object]:
     types = {"tenure": "FP64", "spend": "FP64", "tickets": "INT64"}
     return {
@@ -73,13 +62,13 @@ def v2_body(frame: pd.DataFrame) -> dict[str, object]:
 def test_fast_path_answers_like_pyfunc(model: LoadedModel) -> None:
     assert model.fast is not None
     assert model.matrix_order == tuple(model.pyfunc.get_raw_model().feature_names_in_)
-    frame = rows(20)
+    frame = churn_rows(20)
     batch = Batch(rows=20, columns={c: frame[c].to_numpy() for c in COLUMNS})
     np.testing.assert_allclose(model.predict(batch), model.pyfunc.predict(frame))
 
 
 def test_both_protocols_answer_like_the_model(client: TestClient, model: LoadedModel) -> None:
-    frame = rows(5)
+    frame = churn_rows(5)
     expected = model.pyfunc.predict(frame)
     v2 = client.post("/v2/models/churn/infer", json=v2_body(frame))
     assert v2.status_code == 200, v2.text
@@ -97,7 +86,7 @@ def test_both_protocols_answer_like_the_model(client: TestClient, model: LoadedM
 
 
 def test_errors_are_4xx_with_a_reason(client: TestClient) -> None:
-    unknown = client.post("/v2/models/nope/infer", json=v2_body(rows(1)))
+    unknown = client.post("/v2/models/nope/infer", json=v2_body(churn_rows(1)))
     assert unknown.status_code == 404
     assert "served: churn" in unknown.json()["error"]
     assert client.get("/v2/models/churn/versions/3").status_code == 404
@@ -135,7 +124,7 @@ def test_metadata_openapi_and_health(client: TestClient) -> None:
 
 
 def test_metrics_count_requests_by_model_version(client: TestClient) -> None:
-    client.post("/v2/models/churn/infer", json=v2_body(rows(3)))
+    client.post("/v2/models/churn/infer", json=v2_body(churn_rows(3)))
     client.post("/v2/models/churn/infer", json={"inputs": []})
     client.post("/v2/models/ghost/infer", json={})
     text = client.get("/metrics").text
@@ -158,7 +147,7 @@ def test_predictions_are_logged_as_parquet(model: LoadedModel) -> None:
     served.replace({"churn": model})
     log = PredictionLog(sink.__setitem__, flush_seconds=3600)
     gateway = Gateway(served=served, metrics=GatewayMetrics(), prediction_log=log)
-    frame = rows(4)
+    frame = churn_rows(4)
     with TestClient(create_app(gateway, on_startup=log.start, on_shutdown=log.stop)) as client:
         client.post("/v2/models/churn/infer", json=v2_body(frame))
         client.post("/invocations", json={"dataframe_records": frame.head(1).to_dict("records")})
@@ -352,7 +341,7 @@ def test_binary_and_json_tensors_answer_like_pyfunc(
     oip: tuple[TestClient, Gateway, dict[str, bytes]], model: LoadedModel
 ) -> None:
     client, gateway, sink = oip
-    frame = rows(7)
+    frame = churn_rows(7)
     expected = model.pyfunc.predict(frame)
     for path in ("/v2/models/churn/infer", "/v2/models/churn/versions/7/infer"):
         body, headers = triton_request(frame, as_json=("spend",))
@@ -403,7 +392,7 @@ def test_metadata_declares_what_responses_carry(
         assert [(i["datatype"], i["shape"]) for i in meta["inputs"]] == [
             ("FP64", [-1]), ("FP64", [-1]), ("INT64", [-1])
         ]  # fmt: skip
-    answer = client.post("/v2/models/churn/infer", json=v2_body(rows(3))).json()
+    answer = client.post("/v2/models/churn/infer", json=v2_body(churn_rows(3))).json()
     [output] = answer["outputs"]
     declared = client.get("/v2/models/churn").json()["outputs"][0]
     assert output["datatype"] == declared["datatype"]
@@ -436,7 +425,7 @@ def test_a_bad_output_request_is_a_400_naming_it(
     oip: tuple[TestClient, Gateway, dict[str, bytes]], change: dict[str, Any], needle: str
 ) -> None:
     client, _, _ = oip
-    answer = client.post("/v2/models/churn/infer", json={**v2_body(rows(2)), **change})
+    answer = client.post("/v2/models/churn/infer", json={**v2_body(churn_rows(2)), **change})
     assert answer.status_code == 400 and needle in answer.json()["error"], answer.text
 
 
@@ -444,7 +433,7 @@ def test_a_frame_for_the_wrong_column_type_names_the_column(
     oip: tuple[TestClient, Gateway, dict[str, bytes]],
 ) -> None:
     client, _, _ = oip
-    frame = rows(3).astype({"tickets": "float64"})
+    frame = churn_rows(3).astype({"tickets": "float64"})
     body, headers = triton_request(frame, tickets="FP64")
     answer = client.post("/v2/models/churn/infer", content=body, headers=headers)
     assert answer.status_code == 400

@@ -35,7 +35,7 @@ from stratakit.gateway.prediction_log import PredictionLog
 from stratakit.gateway.watcher import ServedModels
 from stratakit.stack.ports import free_port
 
-from ...helpers.models import COLUMNS
+from ...helpers.models import COLUMNS, churn_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 TYPES = {"tenure": "FP64", "spend": "FP64", "tickets": "INT64"}
@@ -85,17 +85,6 @@ def served(model: LoadedModel) -> Iterator[Served]:
         yield Served(http, channel, sink)
 
 
-def rows(n: int) -> pd.DataFrame:
-    rng = np.random.default_rng(n)
-    return pd.DataFrame(
-        {
-            "tenure": rng.normal(size=n),
-            "spend": rng.normal(size=n),
-            "tickets": rng.integers(0, 5, n),
-        }
-    )
-
-
 def raw_request(frame: pd.DataFrame, **fields: Any) -> pb.ModelInferRequest:
     request = pb.ModelInferRequest(model_name="churn", **fields)
     for column in COLUMNS:
@@ -136,7 +125,7 @@ def test_health_and_metadata_answer_as_the_http_routes_do(served: Served) -> Non
 
 
 def test_raw_and_typed_contents_answer_like_pyfunc(served: Served, model: LoadedModel) -> None:
-    frame = rows(6)
+    frame = churn_rows(6)
     expected = model.pyfunc.predict(frame)
     answer = served.call("ModelInfer", raw_request(frame, id="grpc-1"))
     assert (answer.model_name, answer.model_version, answer.id) == ("churn", "7", "grpc-1")
@@ -167,7 +156,7 @@ def test_requests_are_counted_and_logged_as_grpc(model: LoadedModel) -> None:
     gateway = Gateway(served=models, metrics=GatewayMetrics(), prediction_log=log)
     address = f"127.0.0.1:{free_port()}"
     app = create_app(gateway, on_startup=log.start, on_shutdown=log.stop, grpc_address=address)
-    frame = rows(4)
+    frame = churn_rows(4)
     with TestClient(app) as http, grpc.insecure_channel(address) as channel:
         caller = Served(http, channel, sink)
         caller.call("ModelInfer", raw_request(frame, id="logged"))
@@ -208,12 +197,12 @@ def _typed(datatype: str, count: int) -> pb.ModelInferRequest:
 @pytest.mark.parametrize(
     ("request_of", "words"),
     [
-        (lambda: _without(raw_request(rows(2)), 2), "raw_input_contents has 2 entries for 3"),
+        (lambda: _without(raw_request(churn_rows(2)), 2), "raw_input_contents has 2 entries for 3"),
         (
-            lambda: _resized(raw_request(rows(2))),
+            lambda: _resized(raw_request(churn_rows(2))),
             "input 'spend': shape [2] of FP64 needs 16 bytes, its raw_input_contents entry has 13",
         ),
-        (lambda: _both(raw_request(rows(2))), "input 'tenure': has both contents and raw"),
+        (lambda: _both(raw_request(churn_rows(2))), "input 'tenure': has both contents and raw"),
         (lambda: _typed("FP64", 3), "input 'tenure': shape [2] needs 2 values, got 3"),
         (lambda: _typed("FP16", 2), "datatype 'FP16' has no typed contents"),
         (lambda: _typed("BYTES", 0), "input 'tenure': shape [2] needs 2 values, got 0"),
@@ -230,12 +219,12 @@ def test_malformed_requests_are_invalid_arguments_naming_the_tensor(
 
 
 def test_an_unknown_output_or_model_is_named(served: Served) -> None:
-    asked = raw_request(rows(2))
+    asked = raw_request(churn_rows(2))
     asked.outputs.add(name="margin")
     failure = served.fails("ModelInfer", asked)
     assert failure.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "output 'margin' is not produced" in (failure.details() or "")
-    elsewhere = served.fails("ModelInfer", raw_request(rows(2), model_version="3"))
+    elsewhere = served.fails("ModelInfer", raw_request(churn_rows(2), model_version="3"))
     assert elsewhere.code() == grpc.StatusCode.NOT_FOUND
     assert "version 7 holds" in (elsewhere.details() or "")
 
@@ -292,7 +281,7 @@ def test_a_failure_inside_is_internal_and_counted_as_one(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(core, "predict", broken)
-    failure = served.fails("ModelInfer", raw_request(rows(2)))
+    failure = served.fails("ModelInfer", raw_request(churn_rows(2)))
     assert failure.code() == grpc.StatusCode.INTERNAL
     assert "see its log" in (failure.details() or "")
     assert 'code="500",model="churn",protocol="grpc",version="7"} 1.0' in (
