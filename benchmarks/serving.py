@@ -749,15 +749,36 @@ def new_table(title: str, columns: tuple[str, ...]) -> Table:
     return table
 
 
-def comparison_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
-    """Medians per concurrency: mlflow against the gateway, same body, same model."""
+@dataclass(frozen=True)
+class Peer:
+    """Another server in the comparison tables, and the gateway endpoint it is held against."""
+
+    key: str
+    """Its runs in the measured series."""
+    name: str
+    label: str
+    """Its column headings."""
+    short: str
+    """Its abbreviation in the ratio and error columns."""
+    route: str
+    gateway_key: str
+    """The gateway's runs on the same route."""
+
+
+MLFLOW_PEER = Peer("mlflow", "mlflow models serve", "mlflow", "ml", "/invocations", "gateway")
+MLSERVER_PEER = Peer("mlserver", "MLServer", "MLServer", "ms", "OIP v2 /infer", "gateway_v2")
+
+
+def comparison_table(series: dict[str, dict[int, Series]], rounds: int, peer: Peer) -> Table:
+    """Medians per concurrency: another server against the gateway, same body, same model."""
+    key, label, short, gateway_key = peer.key, peer.label, peer.short, peer.gateway_key
     table = new_table(
-        f"gateway vs mlflow models serve, /invocations (median of {rounds})",
-        ("conc.", "mlflow\nreq/s", "mlflow\np50 ms", "mlflow\np99 ms", "gateway\nreq/s",
-         "gateway\np50 ms", "gateway\np99 ms", "ratio\ngw/ml", "errors\nml/gw"),
+        f"gateway vs {peer.name}, {peer.route} (median of {rounds})",
+        ("conc.", f"{label}\nreq/s", f"{label}\np50 ms", f"{label}\np99 ms", "gateway\nreq/s",
+         "gateway\np50 ms", "gateway\np99 ms", f"ratio\ngw/{short}", f"errors\n{short}/gw"),
     )  # fmt: skip
     for c in LEVELS:
-        m, g = series["mlflow"][c], series["gateway"][c]
+        m, g = series[key][c], series[gateway_key][c]
         ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
         table.add_row(
             str(c),
@@ -789,30 +810,6 @@ def v2_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
             f"{v.median(lambda s: s.p99_ms):.2f}",
             f"{relative:.2f}x",
             str(v.errors),
-        )
-    return table
-
-
-def peer_table(series: dict[str, dict[int, Series]], rounds: int) -> Table:
-    """The gateway against MLServer, both over Open Inference Protocol v2, same row."""
-    table = new_table(
-        f"gateway vs MLServer, OIP v2 /infer (median of {rounds})",
-        ("conc.", "MLServer\nreq/s", "MLServer\np50 ms", "MLServer\np99 ms", "gateway\nreq/s",
-         "gateway\np50 ms", "gateway\np99 ms", "ratio\ngw/ms", "errors\nms/gw"),
-    )  # fmt: skip
-    for c in LEVELS:
-        m, g = series["mlserver"][c], series["gateway_v2"][c]
-        ratio = g.median(lambda s: s.throughput) / m.median(lambda s: s.throughput)
-        table.add_row(
-            str(c),
-            f"{m.median(lambda s: s.throughput):.0f}",
-            f"{m.median(lambda s: s.p50_ms):.2f}",
-            f"{m.median(lambda s: s.p99_ms):.2f}",
-            f"{g.median(lambda s: s.throughput):.0f}",
-            f"{g.median(lambda s: s.p50_ms):.2f}",
-            f"{g.median(lambda s: s.p99_ms):.2f}",
-            f"{ratio:.1f}x",
-            f"{m.errors}/{g.errors}",
         )
     return table
 
@@ -1001,9 +998,9 @@ def main() -> int:
         return 1
     wall_s = time.perf_counter() - started
 
-    console.print(comparison_table(series, args.rounds))
+    console.print(comparison_table(series, args.rounds, MLFLOW_PEER))
     console.print(v2_table(series, args.rounds))
-    console.print(peer_table(series, args.rounds))
+    console.print(comparison_table(series, args.rounds, MLSERVER_PEER))
     console.print(batch_table(batches, bodies, args.rounds))
     console.print(
         f"soak: {soaked.requests} requests at concurrency {SOAK_CONCURRENCY}: "
