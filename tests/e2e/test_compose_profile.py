@@ -26,11 +26,14 @@ import boto3
 import httpx
 import pytest
 import redis
+import yaml
 
 from stratakit.project import Project
 from stratakit.stack.compose.engine import compose_command
+from stratakit.stack.compose.environment import infra_dir
 from stratakit.stack.context import contract_for, load_context
 
+from ..helpers import prometheus
 from ..helpers.containers import debian_standin, docker, engine
 from ..helpers.generated import in_project
 from ..helpers.models import wait_until_served
@@ -74,9 +77,12 @@ globals().update(
     )
 )  # fmt: skip
 
-#: What the images install from Debian, so the stand-in base needs no apt inside a build.
-BASE_PACKAGES = "ca-certificates,python3,python3-venv,binutils,postgresql-15,redis-server"
+#: What the images install from Debian, so the stand-in base needs no apt inside a build
+#: (wget: the Prometheus stand-in's health check, as upstream's busybox has it).
+BASE_PACKAGES = "ca-certificates,python3,python3-venv,binutils,postgresql-15,redis-server,wget"
+#: The images `--build` makes; Prometheus's is upstream's, here a stand-in made offline.
 ROLES = ("platform", "object-store", "postgres", "redis")
+ALL_ROLES = (*ROLES, "prometheus")
 
 
 def strata(project: Project, *args: str, timeout: float = 1800) -> str:
@@ -90,7 +96,7 @@ def strata(project: Project, *args: str, timeout: float = 1800) -> str:
 
 
 def _images(run: str) -> str:
-    lines = [f'{role} = "strata-test/{role}:{run}"' for role in ROLES]
+    lines = [f'{role} = "strata-test/{role}:{run}"' for role in ALL_ROLES]
     return "[tool.strata.stack.images]\n" + "\n".join(lines)
 
 
@@ -106,6 +112,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with engine(work / "dockerd.log"):
         base = f"strata-test/debian-compose:{run}"
         created.append(debian_standin(work, base, BASE_PACKAGES))
+        created.append(prometheus.image(work, base, f"strata-test/prometheus:{run}"))
         os.environ["STRATA_IMAGE_BASE"] = base
         try:
             strata(project, "stack", "up", "--profile", "compose", "--build")
@@ -151,12 +158,12 @@ def _wait_healthy(stack: RunningStack, timeout: float = 180) -> dict[str, dict[s
 def test_every_container_is_healthy_and_published_on_loopback_only(stack: RunningStack) -> None:
     rows = _status(stack)
     assert set(rows) >= {"object-store", "mlflow", "prefect", "prefect-worker", "gateway",
-                         "postgres", "redis"}  # fmt: skip
+                         "postgres", "redis", "prometheus"}  # fmt: skip
     assert all(row["healthy"] for row in rows.values()), rows
     assert all(int(str(row["rss_bytes"])) > 0 for row in rows.values()), rows
     ids = docker("ps", "--quiet", "--filter",
                  f"label=com.docker.compose.project={_project_name(stack)}").split()  # fmt: skip
-    assert len(ids) == 7, ids  # the one-shot bucket job has exited
+    assert len(ids) == 8, ids  # the one-shot bucket job has exited
     for container in ids:
         ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}",
                                   container))  # fmt: skip
@@ -190,19 +197,42 @@ def test_the_contract_has_the_embedded_profiles_variables(stack: RunningStack) -
         redis.Redis(host=host, port=int(port), password="wrong").ping()
 
 
-def test_mlflow_prefect_and_the_gateway_export_prometheus_metrics(stack: RunningStack) -> None:
-    """What infra/prometheus/prometheus.yml scrapes answers on the containers too."""
+def test_prometheus_scrapes_every_service_and_loads_the_alert_rules(stack: RunningStack) -> None:
+    """The stack's Prometheus, with infra/prometheus as shipped: MLflow, Prefect and the
+    gateway are up as its targets, their metrics are stored, and the rules are loaded."""
     tracking = stack.contract["MLFLOW_TRACKING_URI"]
     searched = httpx.get(f"{tracking}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
     assert searched.status_code == 200  # a request MLflow counts (/health is not counted)
-    for url, metric in (
-        (f"{stack.contract['MLFLOW_TRACKING_URI']}/metrics", "mlflow_http_request_total"),
-        (f"{stack.contract['PREFECT_API_URL']}/metrics", "process_resident_memory_bytes"),
-        (f"{stack.contract['STRATA_SERVING_URL']}/metrics", "strata_gateway_requests_total"),
-    ):
-        answer = httpx.get(url, timeout=10)
-        assert answer.status_code == 200, url
-        assert metric in answer.text, url
+    url = str(_status(stack)["prometheus"]["url"])
+    assert url.startswith("http://127.0.0.1:"), url
+
+    def query(promql: str) -> list[dict[str, Any]]:
+        answer = httpx.get(f"{url}/api/v1/query", params={"query": promql}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        result: list[dict[str, Any]] = answer.json()["data"]["result"]
+        return result
+
+    jobs = {"strata-gateway": "strata_gateway_requests_total",
+            "strata-mlflow": "mlflow_http_request_total",
+            "strata-prefect": "process_resident_memory_bytes"}  # fmt: skip
+    deadline, missing = time.monotonic() + 90, dict(jobs)  # scraped every 15 s, as shipped
+    while missing and time.monotonic() < deadline:
+        missing = {job: metric for job, metric in jobs.items()
+                   if not query(f'{metric}{{job="{job}"}}')}  # fmt: skip
+        time.sleep(2)
+    assert not missing, f"not scraped yet: {missing}"
+    up = {r["metric"]["job"]: r["value"][1] for r in query('up{job=~"strata-.*"}')}
+    assert up == dict.fromkeys(jobs, "1"), up
+    shipped = yaml.safe_load((infra_dir() / "prometheus" / "rules.yml").read_text())
+    deadline, health = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:  # each rule evaluated once (every 15 s), without error
+        groups = httpx.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        health = {rule["name"]: rule["health"] for group in groups for rule in group["rules"]}
+        if "unknown" not in health.values():
+            break
+        time.sleep(2)
+    assert set(health) == {rule["alert"] for group in shipped["groups"] for rule in group["rules"]}
+    assert set(health.values()) == {"ok"}, health
 
 
 def _s3(stack: RunningStack) -> Any:
@@ -280,7 +310,7 @@ def test_every_service_comes_back_from_a_crash_with_its_data(
 ) -> None:
     containers = _containers(stack)
     assert set(containers) == {"object-store", "postgres", "redis", "mlflow", "prefect",
-                               "prefect-worker", "gateway"}  # fmt: skip
+                               "prefect-worker", "gateway", "prometheus"}  # fmt: skip
     # A crash of everything at once, not `docker kill` (which Docker counts as a deliberate
     # stop): SIGKILL to each container's first process, from the host. The restart policy
     # brings each back, whatever order they come in.
@@ -406,6 +436,27 @@ def test_a_generated_project_runs_its_pipeline_and_flows_on_a_second_stack(
 
 def _images_table(images: dict[str, str]) -> str:
     return "[tool.strata.stack.images]\n" + "".join(f'{k} = "{v}"\n' for k, v in images.items())
+
+
+def test_an_image_that_cannot_be_pulled_is_one_line_and_starts_nothing(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    images = dict(stack.project.pyproject["tool"]["strata"]["stack"]["images"])
+    images["prometheus"] = "127.0.0.1:9/nowhere/prometheus:v0"  # a registry that refuses
+    project = make_project(tmp_path / "unpullable", "unpullable", _images_table(images))
+    done = subprocess.run(
+        [sys.executable, "-m", "stratakit.cli", "stack", "up", "--profile", "compose",
+         "-C", str(project.root)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    [message] = done.stderr.strip().splitlines()
+    assert message.startswith("error: Image 127.0.0.1:9/nowhere/prometheus:v0 is not on this "
+                              "engine and could not be pulled"), message  # fmt: skip
+    assert message.endswith("name another in [tool.strata.stack.images] in pyproject.toml."), (
+        message
+    )
+    assert not project.state_file.exists() and not project.env_file.exists()
 
 
 def test_compose_file_passes_compose_config(stack: RunningStack) -> None:

@@ -3,6 +3,7 @@
 `apt-get download` fetches the package through Debian's mirror (the one registry these
 machines reach) and `dpkg-deb -x` unpacks it into a folder of the test's: no service is
 registered or started, nothing is left on the machine. Both binaries need only libc.
+:func:`image` puts them in an image that stands in for upstream's (no registry answers).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import httpx
 import pytest
 
 from stratakit.stack.ports import free_port
+
+from .containers import docker
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,32 @@ def unpack(folder: Path) -> Binaries:
     subprocess.run(["dpkg-deb", "-x", str(package), str(folder / "root")], check=True)
     binaries = folder / "root" / "usr" / "bin"
     return Binaries(binaries / "prometheus", binaries / "promtool")
+
+
+#: Upstream's layout: the binaries on PATH, user nobody, data in /prometheus (owned by it,
+#: so a named volume is too). The base brings wget, which compose.yaml's check runs.
+STANDIN_RECIPE = """\
+ARG BASE
+FROM ${BASE}
+COPY prometheus promtool /usr/local/bin/
+RUN install -d -o 65534 -g 65534 /prometheus
+USER 65534:65534
+ENTRYPOINT ["/usr/local/bin/prometheus"]
+"""
+
+
+def image(workdir: Path, base: str, tag: str) -> str:
+    """An image in place of ``prom/prometheus`` made from Debian's binaries on ``base``
+    (a Debian image with wget); its ID."""
+    binaries = unpack(workdir / "prometheus-package")
+    context = workdir / "prometheus-image"
+    context.mkdir()
+    for binary in (binaries.prometheus, binaries.promtool):
+        (context / binary.name).write_bytes(binary.read_bytes())
+        (context / binary.name).chmod(0o755)
+    (context / "Dockerfile").write_text(STANDIN_RECIPE)
+    docker("build", "--quiet", "--build-arg", f"BASE={base}", "--tag", tag, str(context))
+    return docker("image", "inspect", "--format", "{{.Id}}", tag)
 
 
 @contextmanager

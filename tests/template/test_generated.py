@@ -562,6 +562,86 @@ def test_the_portal_shows_the_whole_project_in_a_browser(
         assert plain.locator("#services tbody tr").count() == len(services)
 
 
+
+def test_drift_found_by_the_monitor_flow_retrains_through_the_gate(
+    default_project: tuple[Path, dict[str, str]], project_stack: dict[str, str]
+) -> None:
+    """The loop closed on the stack's scheduler: traffic with two features shifted, the
+    monitor flow on the worker finds exactly those, sends `strata.drift.detected`, and the
+    retrain flow (its triggers now naming that event, as the template's comment says) runs,
+    told which event started it, and promotes through the quality gate with that reason."""
+    root, env = default_project
+    strata = [tool("uv"), "run", "--locked", "strata"]
+    in_project(root, *strata, "stack", "up", env=env)  # the portal test stopped the worker
+    pyproject = root / "pyproject.toml"
+    original = pyproject.read_text()
+    both = 'triggers = ["strata.data.pushed", "strata.drift.detected"]'
+    pyproject.write_text(original.replace('triggers = ["strata.data.pushed"]', both))
+    try:
+        deployed = json.loads(
+            in_project(root, *strata, "flows", "deploy", "-f", "json", env=env).stdout
+        )
+        retrain = next(d for d in deployed["deployments"] if d["name"] == "retrain")
+        assert retrain["triggers"] == ["strata.data.pushed", "strata.drift.detected"]
+
+        serving = project_stack["STRATA_SERVING_URL"]
+        table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
+        sample = table.sample(400, random_state=1).loc[:, list(FEATURE_COLUMNS)]
+        sample["monthly_charges"] = sample["monthly_charges"] * 2.0 + 40.0
+        sample["support_calls"] = sample["support_calls"] + 6
+        for start in range(0, len(sample), 100):
+            part = sample.iloc[start : start + 100].to_dict(orient="records")
+            answer = httpx.post(
+                f"{serving}/models/churn_forecast/invocations",
+                json={"dataframe_records": part},
+                timeout=30,
+            )
+            assert answer.status_code == 200, answer.text
+        time.sleep(12)  # the gateway writes its prediction log every 10 s
+        api = project_stack["PREFECT_API_URL"]
+        before = {run["id"] for run in _retrain_runs(api)}
+        in_project(root, *strata, "flows", "run", "monitor", "--wait", env=env)
+        [status] = json.loads(
+            in_project(root, *strata, "monitor", "status", "-f", "json", env=env).stdout
+        )
+        assert (status["version"], status["verdict"]) == ("2", "drift"), status
+
+        deadline, started = time.monotonic() + 600, []
+        while time.monotonic() < deadline:
+            started = [run for run in _retrain_runs(api) if run["id"] not in before]
+            if started and started[0]["state_type"] in {"COMPLETED", "FAILED", "CRASHED"}:
+                break
+            time.sleep(2)
+        assert len(started) == 1, started
+        [run] = started
+        assert run["parameters"].get("event") == "strata.drift.detected", run["parameters"]
+        assert run["state_type"] == "COMPLETED", run
+        described = json.loads(
+            in_project(
+                root, *strata, "model", "describe", "churn_forecast@production", "-f", "json",
+                env=env,
+            ).stdout
+        )  # fmt: skip
+        tags = described["tags"]
+        assert "drift was detected" in tags["strata.promotion.reason"], tags
+        assert "test_roc_auc" in tags["strata.promotion.gate"], tags
+    finally:
+        pyproject.write_text(original)
+        in_project(root, *strata, "flows", "deploy", env=env)
+
+
+def _retrain_runs(api: str) -> list[dict[str, Any]]:
+    """The retrain deployment's flow runs, newest first, from Prefect's REST API."""
+    answer = httpx.post(
+        f"{api}/flow_runs/filter",
+        json={"deployments": {"name": {"any_": ["retrain"]}}, "sort": "EXPECTED_START_TIME_DESC",
+              "limit": 20},
+        timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    runs: list[dict[str, Any]] = answer.json()
+    return runs
+
 LIFECYCLE_ORDER = (
     "onCreateCommand",
     "updateContentCommand",

@@ -92,7 +92,7 @@ def stack_up(
     started = time.monotonic()
 
     def building(step: str) -> None:
-        console.print(f"[dim]{time.monotonic() - started:5.1f} s[/dim]  building {step}…")
+        console.print(f"[dim]{time.monotonic() - started:5.1f} s[/dim]  {step}…")
 
     with Live(_progress_table(progress, started), console=console, transient=True) as live:
 

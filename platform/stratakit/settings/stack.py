@@ -13,7 +13,7 @@ from stratakit.settings import _validate
 Profile = Literal["embedded", "compose"]
 PROFILES: tuple[Profile, ...] = ("embedded", "compose")
 #: The images the compose profile runs, by role; ``images`` in the table overrides them.
-IMAGE_ROLES = ("platform", "object-store", "postgres", "redis")
+IMAGE_ROLES = ("platform", "object-store", "postgres", "redis", "prometheus")
 _LOCATION = _validate.where("stack")
 #: ``[registry/]name[:tag][@sha256:digest]``, as ``docker`` accepts it.
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:-]*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?")
@@ -25,8 +25,8 @@ class StackSettings:
 
     profile: Profile = "embedded"
     images: Mapping[str, str] = field(default_factory=dict)
-    """Image references by role (platform, object-store, postgres, redis) replacing the
-    kit's builds."""
+    """Image references by role (platform, object-store, postgres, redis, prometheus)
+    replacing the defaults (the kit's builds; Prometheus's upstream image)."""
 
 
 def parse_stack(raw: object) -> StackSettings:

@@ -20,7 +20,7 @@ from stratakit.stack.context import StackContext, contract_for, redis_online_sto
 from stratakit.stack.files import write_atomic
 
 #: The compose profile's published ports beyond the embedded services' (name → default).
-EXTRA_PORTS = {"redis": 6379}
+EXTRA_PORTS = {"redis": 6379, "prometheus": 9090}
 #: Host-port variables of compose.yaml, by service.
 PORT_VARIABLES = {
     "object-store": "STRATA_OBJECT_STORE_PORT",
@@ -28,7 +28,11 @@ PORT_VARIABLES = {
     "prefect": "STRATA_PREFECT_PORT",
     "gateway": "STRATA_GATEWAY_PORT",
     "redis": "STRATA_REDIS_PORT",
+    "prometheus": "STRATA_PROMETHEUS_PORT",
 }
+#: Roles whose default is a tool's own published image, not one the kit builds (the tag
+#: compose.yaml and infra/prometheus/kubernetes.yaml name too).
+UPSTREAM_IMAGES = {"prometheus": "prom/prometheus:v3.5.0"}
 _INFRA_BUNDLED = Path(__file__).resolve().parents[2] / "infra_src"
 _INFRA_CHECKOUT = Path(__file__).resolve().parents[4] / "infra"
 
@@ -42,8 +46,8 @@ def infra_dir(required: str = "compose/compose.yaml") -> Path:
 
 
 def default_image(role: str) -> str:
-    """The tag the kit builds the ``role`` image under (this kit version's)."""
-    return f"stratakit/{role}:{version('stratakit')}"
+    """The ``role`` image by default: the upstream one, else the kit's build of this version."""
+    return UPSTREAM_IMAGES.get(role) or f"stratakit/{role}:{version('stratakit')}"
 
 
 def image_variable(role: str) -> str:
@@ -52,7 +56,7 @@ def image_variable(role: str) -> str:
 
 
 def images(project: Project) -> dict[str, str]:
-    """The image of each role: ``[tool.strata.stack.images]``, else the kit's own build."""
+    """The image of each role: ``[tool.strata.stack.images]``, else :func:`default_image`."""
     chosen = project.settings.stack.images
     return {role: chosen.get(role, default_image(role)) for role in IMAGE_ROLES}
 

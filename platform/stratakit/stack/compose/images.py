@@ -35,7 +35,7 @@ def build_images(compose: Compose, on_step: StepCallback | None = None) -> None:
     if uv is None:
         raise ContainerEngineError("Building the images needs uv on PATH (`pip install uv`).")
     if on_step:
-        on_step("wheelhouse: the lock's wheels for the image's Python")
+        on_step("building the wheelhouse: the lock's wheels for the image's Python")
     done = subprocess.run(
         ["bash", str(infra / "images" / "build-wheelhouse.sh"), str(kit)],
         env={**process_environment(), "UV": uv},
@@ -48,5 +48,5 @@ def build_images(compose: Compose, on_step: StepCallback | None = None) -> None:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
         raise ContainerEngineError(f"Building the wheelhouse failed:\n{tail}")
     if on_step:
-        on_step("images: compose build (platform, object store, Postgres, Redis)")
+        on_step("building the images: compose build (platform, object store, Postgres, Redis)")
     compose.run("build", timeout=3600)

@@ -42,6 +42,7 @@ LOG_TAIL_LINES = 25
 BACKING_SERVICES = {
     "postgres": ("database (Postgres: MLflow, Prefect)", ""),
     "redis": ("online feature store (Redis)", "redis"),
+    "prometheus": ("metrics and alerts (Prometheus)", "http"),
 }
 
 
@@ -157,16 +158,34 @@ def compose_status(project: Project) -> list[ServiceStatus]:
     return list(_rows(ctx, _containers(compose_for(ctx))))
 
 
-def _check_images(project: Project) -> None:
+def _ensure_images(project: Project, on_step: StepCallback | None) -> None:
+    """Make sure the engine has every image the stack runs.
+
+    The kit's own must have been built; the others (Prometheus's upstream image, or what
+    the project names) are pulled when missing.
+    """
     missing = [ref for ref in images(project).values() if not image_exists(ref)]
-    if missing:
-        kit_built = all(ref.startswith("stratakit/") for ref in missing)
-        fix = (
-            "build them with `strata stack up --profile compose --build`"
-            if kit_built
-            else "pull them, or fix [tool.strata.stack.images] in pyproject.toml"
+    unbuilt = [ref for ref in missing if ref.startswith("stratakit/")]
+    if unbuilt:
+        raise ContainerEngineError(
+            f"Image(s) not found: {', '.join(unbuilt)}; build them with "
+            "`strata stack up --profile compose --build`."
         )
-        raise ContainerEngineError(f"Image(s) not found: {', '.join(missing)}; {fix}.")
+    for reference in missing:
+        if on_step:
+            on_step(f"pulling {reference}")
+        try:
+            done = subprocess.run(["docker", "pull", "--quiet", reference], capture_output=True,
+                                  text=True, timeout=1800, check=False)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            done = subprocess.CompletedProcess([], 1, "", "no answer in 30 min")
+        if done.returncode != 0:
+            reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ContainerEngineError(
+                f"Image {reference} is not on this engine and could not be pulled "
+                f"({reason[0]}); pull or `docker load` it, or name another in "
+                "[tool.strata.stack.images] in pyproject.toml."
+            )
 
 
 def start_compose_stack(
@@ -188,7 +207,7 @@ def start_compose_stack(
         ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, profile="compose")
         write_compose_env(ctx)
         build_images(compose_for(ctx), on_build_step)
-    _check_images(project)
+    _ensure_images(project, on_build_step)
     with ports_claimed():
         ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, profile="compose")
         write_compose_env(ctx)

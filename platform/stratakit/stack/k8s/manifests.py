@@ -34,6 +34,7 @@ BASE_IMAGES = {
     "object-store": "stratakit/object-store",
     "postgres": "stratakit/postgres",
     "redis": "stratakit/redis",
+    "prometheus": "prom/prometheus",
 }
 #: The work pool's base job templates: JSON inside ConfigMaps, which kustomize's image
 #: transformer does not reach, so their default image is set here.
@@ -78,7 +79,7 @@ class RenderSettings:
     project: str
     bucket: str
     images: Mapping[str, str]
-    """Image reference by role (platform, object-store, postgres, redis)."""
+    """Image reference by role (platform, object-store, postgres, redis, prometheus)."""
     credentials: Mapping[str, str] = field(default_factory=dict)
     """The local overlay's ``secrets.env`` (empty for production)."""
 

@@ -21,6 +21,7 @@ from stratakit.project import Project
 from stratakit.stack.compose.environment import (
     EXTRA_PORTS,
     PORT_VARIABLES,
+    UPSTREAM_IMAGES,
     compose_environment,
     infra_dir,
 )
@@ -75,6 +76,30 @@ def test_only_loopback_is_published_and_backends_stay_inside(compose: dict[str, 
     assert compose["networks"]["backend"]["internal"] is True
     redis = compose["services"]["redis"]["ports"]
     assert redis == [f"127.0.0.1:${{STRATA_REDIS_PORT:-{EXTRA_PORTS['redis']}}}:6379"]
+    prometheus = compose["services"]["prometheus"]["ports"]
+    default = EXTRA_PORTS["prometheus"]
+    assert prometheus == [f"127.0.0.1:${{STRATA_PROMETHEUS_PORT:-{default}}}:9090"]
+
+
+def test_prometheus_runs_the_upstream_image_locked_down_with_the_shipped_files(
+    compose: dict[str, Any],
+) -> None:
+    service = compose["services"]["prometheus"]
+    assert service["image"] == f"${{STRATA_PROMETHEUS_IMAGE:-{UPSTREAM_IMAGES['prometheus']}}}"
+    assert "build" not in service  # the kit builds no Prometheus image
+    assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+    assert service["user"] == "65534:65534"
+    [config] = [v for v in service["volumes"] if isinstance(v, dict)]
+    mounted = (COMPOSE_FILE.parent / config["source"]).resolve()
+    assert mounted == (infra_dir() / "prometheus").resolve() and config["read_only"] is True
+    shipped = yaml.safe_load((mounted / "prometheus.yml").read_text())
+    assert shipped["rule_files"] == ["rules.yml"] and (mounted / "rules.yml").is_file()
+    for job in shipped["scrape_configs"]:  # every target is a service of this file, on its port
+        for target in (t for group in job["static_configs"] for t in group["targets"]):
+            host, port = target.split(":")
+            assert host in compose["services"], target
+            assert host in SERVICES and int(port) == SERVICES[host].default_port, target
+            assert set(compose["services"][host]["networks"]) & set(service["networks"]), target
 
 
 def test_the_env_file_gives_every_variable_the_file_requires(project: Project) -> None:

@@ -28,15 +28,9 @@ COMPOSE = yaml.safe_load((infra_dir() / "compose" / "compose.yaml").read_text())
 ALL_SERVICES = {*SERVICES, *BACKING_SERVICES, "create-bucket"}
 #: Health commands that are not HTTP: the same command in both.
 EXEC_PROBES = {"postgres", "redis"}
-#: What only the cluster runs: the local overlay's Prometheus (infra/prometheus), which the
-#: compose profile does not start (its users run the same configuration beside it).
-CLUSTER_ONLY = {"prometheus"}
 PROMETHEUS = infra_dir() / "prometheus"
-
-
-def platform_workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The workloads compose runs too."""
-    return [w for w in workloads(objects) if w["metadata"]["name"] not in CLUSTER_ONLY]
+#: Prometheus's liveness path (its readiness path is what compose's check asks).
+PROMETHEUS_LIVENESS = "/-/healthy"
 
 
 def first_difference(left: dict[str, Any], right: dict[str, Any]) -> str:
@@ -58,13 +52,13 @@ def _compose_image(service: str) -> str:
 
 
 def test_the_same_services_run_in_compose_and_on_kubernetes() -> None:
-    kubernetes = {w["metadata"]["name"] for w in platform_workloads(rendered("local"))}
+    kubernetes = {w["metadata"]["name"] for w in workloads(rendered("local"))}
     assert set(COMPOSE["services"]) == ALL_SERVICES
     assert kubernetes == ALL_SERVICES, sorted(kubernetes ^ ALL_SERVICES)
 
 
 def test_images_are_the_compose_images() -> None:
-    workloads_by_name = {w["metadata"]["name"]: w for w in platform_workloads(rendered("local"))}
+    workloads_by_name = {w["metadata"]["name"]: w for w in workloads(rendered("local"))}
     images = {name: _main_container(w)["image"] for name, w in workloads_by_name.items()}
     expected = {name: _compose_image(name) for name in ALL_SERVICES}
     assert images == expected, first_difference(images, expected)
@@ -80,7 +74,9 @@ def test_ports_match_the_registry_and_compose() -> None:
             expected[name] = SERVICES[name].default_port
         else:  # backing services: the port compose's health check asks
             health = " ".join(COMPOSE["services"][name]["healthcheck"]["test"])
-            expected[name] = int(re.search(r"(?:port=|-p )(\d+)", health + " -p 6379").group(1))  # type: ignore[union-attr]
+            found = re.search(r"(?:port=|-p |127\.0\.0\.1:)(\d+)", health + " -p 6379")
+            assert found, name
+            expected[name] = int(found.group(1))
     assert ports == expected, first_difference(ports, expected)
     for name in ports:
         if name == "prefect-worker":
@@ -92,7 +88,7 @@ def test_ports_match_the_registry_and_compose() -> None:
 def test_health_paths_match_the_registry_and_compose(project: Project) -> None:
     ctx = prepare_context(project)
     probes, expected = {}, {}
-    for workload in platform_workloads(rendered("local")):
+    for workload in workloads(rendered("local")):
         name = workload["metadata"]["name"]
         container = _main_container(workload)
         if name == "create-bucket":
@@ -110,6 +106,11 @@ def test_health_paths_match_the_registry_and_compose(project: Project) -> None:
                 probes[f"{name}.{kind}"] = probes[f"{name}.{kind}"].replace("bash -c ", "", 1)
             elif name == "object-store":  # SeaweedFS's /healthz, as compose's check asks
                 expected[f"{name}.{kind}"] = "/healthz" if "/healthz" in health else health
+            elif name == "prometheus":
+                ready = urlsplit(health.split()[-1]).path
+                expected[f"{name}.{kind}"] = (
+                    ready if kind == "readinessProbe" else PROMETHEUS_LIVENESS
+                )
             else:
                 path = urlsplit(SERVICES[name].spec(ctx).health_url).path
                 assert path in health, (name, health)
