@@ -65,9 +65,10 @@ def materialize(marks: str, seconds: float = 0.0) -> None:
 
 
 @flow(name="e2e-retrain")
-def retrain(marks: str, fail_times: int = 0, seconds: float = 0.0) -> None:
+def retrain(marks: str, fail_times: int = 0, seconds: float = 0.0, event: str = "") -> None:
     started = time.time()
     Path(marks).mkdir(parents=True, exist_ok=True)
+    (Path(marks) / "event").write_text(event)
     time.sleep(seconds)
     train(marks, fail_times)
     promote(marks)
@@ -261,6 +262,8 @@ def test_data_pushed_event_starts_the_triggered_flow(flows_project: FlowsProject
     wait_for("the triggered retrain run", triggered_run_completed, timeout=300)
     assert records(flows_project.triggered_marks, "retrain")
     assert (flows_project.triggered_marks / "promoted").exists()
+    # The trigger told the flow which event started it, beside the deployment's parameters.
+    assert (flows_project.triggered_marks / "event").read_text() == "strata.data.pushed"
 
 
 def test_a_task_failing_once_is_retried_and_the_flow_completes(

@@ -562,7 +562,6 @@ def test_the_portal_shows_the_whole_project_in_a_browser(
         assert plain.locator("#services tbody tr").count() == len(services)
 
 
-
 def test_drift_found_by_the_monitor_flow_retrains_through_the_gate(
     default_project: tuple[Path, dict[str, str]], project_stack: dict[str, str]
 ) -> None:
@@ -641,6 +640,7 @@ def _retrain_runs(api: str) -> list[dict[str, Any]]:
     assert answer.status_code == 200, answer.text
     runs: list[dict[str, Any]] = answer.json()
     return runs
+
 
 LIFECYCLE_ORDER = (
     "onCreateCommand",

@@ -2,6 +2,9 @@
 
 Idempotent: queues are created or updated to match ``[tool.strata.queues]``, deployments
 to match ``[tool.strata.flows]``; running it twice changes nothing the second time.
+
+A flow with a parameter named ``event`` learns which of its triggers started a run: each
+trigger passes the event's name there (empty for a run started by hand or by its cron).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from stratakit.stack.services.scheduler import WORK_POOL
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
+
+#: The flow parameter a trigger fills with the name of the event that started the run.
+EVENT_PARAMETER = "event"
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,16 @@ def _deploy_one(project: Project, config: FlowSettings) -> DeployResult:
             f"'{config.entrypoint}' could not be loaded ({type(exc).__name__}: {exc}); "
             f"run `python {config.path}` to see why."
         ) from exc
+    # Prefect renders the parameters of a triggered run as templates over the event.
+    tells_event = EVENT_PARAMETER in deployable.parameters.properties
     triggers: list[DeploymentTriggerTypes | TriggerTypes] = [
         DeploymentEventTrigger(
             name=f"{config.name} on {event}",
             expect={event},
             match={"prefect.resource.id": resource_id(project)},
+            parameters=(
+                {**config.parameters, EVENT_PARAMETER: "{{ event.event }}"} if tells_event else None
+            ),
         )
         for event in config.triggers
     ]
