@@ -8,7 +8,9 @@ first (`up --profile compose --build`, from this checkout's lock), under names o
 and removed by ID at the end with every container, volume and network of the run.
 
 Needs a Docker engine with the Compose CLI (`strata doctor` says what is missing). Where no
-registry answers, give a local base image in STRATA_IMAGE_BASE (see infra/README.md).
+registry answers, give a local base image in STRATA_IMAGE_BASE (see infra/README.md) and a
+local copy of Prometheus's image in STRATA_PROMETHEUS_IMAGE (the kit builds none; by default
+`up` pulls `prom/prometheus`).
 Targets on a 2-core machine: warm up <= 30 s, idle <= 2 GiB, platform image <= 700 MB.
 """
 
@@ -118,9 +120,10 @@ def main() -> None:
     if not docker("info", "--format", "{{.ServerVersion}}"):
         sys.exit("No Docker engine answers: start one (`sudo dockerd`), then run again.")
     run = uuid.uuid4().hex[:8]
-    images = "[tool.strata.stack.images]\n" + "\n".join(
-        f'{role} = "strata-bench/{role}:{run}"' for role in ROLES
-    )
+    lines = [f'{role} = "strata-bench/{role}:{run}"' for role in ROLES]
+    if os.environ.get("STRATA_PROMETHEUS_IMAGE"):  # not built here: upstream's, or a copy
+        lines.append(f'prometheus = "{os.environ["STRATA_PROMETHEUS_IMAGE"]}"')
+    images = "[tool.strata.stack.images]\n" + "\n".join(lines)
     sizes: dict[str, float] = {}
     built: list[str] = []
     with tempfile.TemporaryDirectory(prefix="strata-bench-compose-") as tmp:
