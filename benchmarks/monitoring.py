@@ -218,7 +218,10 @@ def _cpu(process: psutil.Process) -> float:
 
 
 def _written_rows(url: str) -> float:
-    """The gateway's count of prediction log rows stored (and failed) so far."""
+    """The gateway's count of prediction log rows done with so far, in every outcome.
+
+    Written, failed or dropped: a turn never waits for rows that will not be stored.
+    """
     total = 0.0
     for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
         if line.startswith("strata_gateway_prediction_log_rows_total{"):

@@ -184,6 +184,28 @@ def project_stack(default_project: tuple[Path, dict[str, str]]) -> Iterator[dict
         shut_down(Project(root=root))
 
 
+def send_logged_traffic(
+    root: Path, serving: str, seed: int, shift: Mapping[str, tuple[float, float]] | None = None
+) -> None:
+    """Send 400 rows of the project's feature table to the served model, 100 a request.
+
+    Each ``shift`` column is scaled, then offset; returns once the gateway has logged them.
+    """
+    table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
+    sample = table.sample(400, random_state=seed).loc[:, list(FEATURE_COLUMNS)]
+    for column, (scale, offset) in (shift or {}).items():  # integer columns stay integers
+        sample[column] = (sample[column] * scale + offset).astype(sample[column].dtype)
+    for start in range(0, len(sample), 100):
+        part = sample.iloc[start : start + 100].to_dict(orient="records")
+        answer = httpx.post(
+            f"{serving}/models/churn_forecast/invocations",
+            json={"dataframe_records": part},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+    time.sleep(12)  # the gateway writes its prediction log every 10 s
+
+
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
@@ -358,17 +380,7 @@ def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
     # Traffic like the training data, then the monitor flow on the worker: the reference is
     # found from version 1's lineage tags alone, and nothing has drifted.
     serving = project_stack["STRATA_SERVING_URL"]
-    table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
-    sample = table.sample(400, random_state=0).loc[:, list(FEATURE_COLUMNS)]
-    for start in range(0, len(sample), 100):
-        part = sample.iloc[start : start + 100].to_dict(orient="records")
-        answer = httpx.post(
-            f"{serving}/models/churn_forecast/invocations",
-            json={"dataframe_records": part},
-            timeout=30,
-        )
-        assert answer.status_code == 200, answer.text
-    time.sleep(12)  # the gateway writes its prediction log every 10 s
+    send_logged_traffic(root, serving, seed=0)
     in_project(root, *strata, "flows", "run", "monitor", "--wait", env=env)
     [status] = json.loads(
         in_project(root, *strata, "monitor", "status", "-f", "json", env=env).stdout
@@ -583,20 +595,8 @@ def test_drift_found_by_the_monitor_flow_retrains_through_the_gate(
         retrain = next(d for d in deployed["deployments"] if d["name"] == "retrain")
         assert retrain["triggers"] == ["strata.data.pushed", "strata.drift.detected"]
 
-        serving = project_stack["STRATA_SERVING_URL"]
-        table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
-        sample = table.sample(400, random_state=1).loc[:, list(FEATURE_COLUMNS)]
-        sample["monthly_charges"] = sample["monthly_charges"] * 2.0 + 40.0
-        sample["support_calls"] = sample["support_calls"] + 6
-        for start in range(0, len(sample), 100):
-            part = sample.iloc[start : start + 100].to_dict(orient="records")
-            answer = httpx.post(
-                f"{serving}/models/churn_forecast/invocations",
-                json={"dataframe_records": part},
-                timeout=30,
-            )
-            assert answer.status_code == 200, answer.text
-        time.sleep(12)  # the gateway writes its prediction log every 10 s
+        shifted = {"monthly_charges": (2.0, 40.0), "support_calls": (1.0, 6.0)}
+        send_logged_traffic(root, project_stack["STRATA_SERVING_URL"], seed=1, shift=shifted)
         api = project_stack["PREFECT_API_URL"]
         before = {run["id"] for run in _retrain_runs(api)}
         in_project(root, *strata, "flows", "run", "monitor", "--wait", env=env)
