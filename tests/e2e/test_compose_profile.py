@@ -314,8 +314,10 @@ def test_every_service_comes_back_from_a_crash_with_its_data(
     # A crash of everything at once, not `docker kill` (which Docker counts as a deliberate
     # stop): SIGKILL to each container's first process, from the host. The restart policy
     # brings each back, whatever order they come in.
-    for container in containers.values():
-        os.kill(int(docker("inspect", "--format", "{{.State.Pid}}", container)), 9)
+    pids = [int(docker("inspect", "--format", "{{.State.Pid}}", c)) for c in containers.values()]
+    assert all(pid > 0 for pid in pids), pids  # 0 (not running) would signal our own group
+    for pid in pids:
+        os.kill(pid, 9)
     time.sleep(3)
     rows = _wait_healthy(stack, timeout=240)
     assert all(row["healthy"] for row in rows.values()), rows

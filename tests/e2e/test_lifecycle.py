@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -168,3 +169,29 @@ def test_up_recovers_after_supervisord_itself_is_killed(own_stack: RunningStack)
     supervised = {info.pid for info in SupervisorClient(own_stack.project).processes().values()}
     for proc in find_marked(ctx.state.project_id):
         assert any(belongs_to(proc.pid, root) for root in supervised), proc
+
+
+def test_a_port_taken_while_a_service_was_stopped_is_chosen_again(
+    own_stack: RunningStack,
+) -> None:
+    """Another program binds the object store's port while it is stopped (as a restarting
+    container can): `up` fails to start it there, chooses another port once, and the
+    contract in `.env` follows. Last in the module: the stack's ports change."""
+    client = SupervisorClient(own_stack.project)
+    taken = load_context(own_stack.project).port("object-store")
+    client._proxy.supervisor.stopProcess("object-store")
+    progress: list[tuple[str, str]] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        statuses = start_stack(
+            own_stack.project, lambda name, status: progress.append((name, status))
+        )
+        assert all(s.healthy for s in statuses), statuses
+        moved = load_context(own_stack.project).port("object-store")
+        assert moved != taken
+        assert ("object-store", f"port {taken} was taken meanwhile; choosing another") in progress
+        env_file = own_stack.project.env_file.read_text()
+        assert f"127.0.0.1:{moved}" in env_file and f"127.0.0.1:{taken}" not in env_file
+        assert listeners(taken) == [os.getpid()]  # the squatter's still: the stack moved

@@ -86,9 +86,22 @@ def _engine_lock() -> Iterator[dict[str, Any]]:
         _ENGINE_STATE.write_text(json.dumps(state))
 
 
-def _stop_daemon(pid: int) -> None:
+def _our_daemon(state: dict[str, Any]) -> psutil.Process | None:
+    """The dockerd the tests started, if it is still that process (not a reused PID)."""
+    recorded = state.get("daemon")
+    if not recorded:
+        return None
     try:
-        daemon = psutil.Process(pid)
+        daemon = psutil.Process(recorded["pid"])
+        if daemon.name() == "dockerd" and daemon.create_time() == recorded["started"]:
+            return daemon
+    except (psutil.Error, KeyError, TypeError):
+        pass
+    return None
+
+
+def _stop_daemon(daemon: psutil.Process) -> None:
+    try:
         daemon.terminate()
         daemon.wait(timeout=30)
     except psutil.TimeoutExpired:
@@ -97,11 +110,20 @@ def _stop_daemon(pid: int) -> None:
         pass
 
 
+def _note(log: Path, message: str) -> None:
+    """Say in the engine's log which test process did what to the daemon, and when."""
+    with log.open("a") as out:
+        out.write(f"[strata-test {time.strftime('%H:%M:%S')} pid {os.getpid()}] {message}\n")
+
+
 @contextmanager
 def engine(log: Path) -> Iterator[None]:
     """A Docker engine that answers for the block. One started here is stopped when the
-    last test process using it is done (container modules may run side by side)."""
+    last test process using it is done (container modules may run side by side); every
+    start and stop is noted in ``log`` with the test process that did it."""
     with _engine_lock() as state:
+        if _our_daemon(state) is None:
+            state.pop("daemon", None)  # recorded by a run that is gone: never stop it
         if not _answers():
             if shutil.which("dockerd") is None:
                 apt_install("docker.io")
@@ -114,15 +136,23 @@ def engine(log: Path) -> Iterator[None]:
                 if daemon.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"dockerd did not start; its log: {log}")
                 time.sleep(0.5)
-            state["daemon"] = daemon.pid
+            started = psutil.Process(daemon.pid).create_time()
+            state["daemon"] = {"pid": daemon.pid, "started": started}
+            _note(log, f"started dockerd {daemon.pid}")
         state["users"].append(os.getpid())
+        _note(log, f"uses the engine with {state['users']}")
     try:
         yield
     finally:
         with _engine_lock() as state:
             state["users"] = [pid for pid in state["users"] if pid != os.getpid()]
-            if not state["users"] and state.get("daemon"):
-                _stop_daemon(state.pop("daemon"))
+            ours = _our_daemon(state)
+            if state["users"]:
+                _note(log, f"done; {state['users']} still use the engine")
+            elif ours is not None:
+                _note(log, f"done, the last user: stopping dockerd {ours.pid}")
+                _stop_daemon(ours)
+                state.pop("daemon")
 
 
 @dataclass

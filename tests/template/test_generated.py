@@ -185,12 +185,19 @@ def project_stack(default_project: tuple[Path, dict[str, str]]) -> Iterator[dict
 
 
 def send_logged_traffic(
-    root: Path, serving: str, seed: int, shift: Mapping[str, tuple[float, float]] | None = None
+    root: Path,
+    serving: str,
+    version: str,
+    seed: int,
+    shift: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
-    """Send 400 rows of the project's feature table to the served model, 100 a request.
+    """Send 400 rows of the project's feature table to ``version`` of the served model, 100
+    a request, once the gateway serves it (`stack up` returns when the gateway is live; it
+    loads the production versions just after).
 
     Each ``shift`` column is scaled, then offset; returns once the gateway has logged them.
     """
+    wait_until_served(serving, "churn_forecast", version, timeout=120)
     table = pd.read_parquet(root / "data" / "features" / "customer_features.parquet")
     sample = table.sample(400, random_state=seed).loc[:, list(FEATURE_COLUMNS)]
     for column, (scale, offset) in (shift or {}).items():  # integer columns stay integers
@@ -380,7 +387,7 @@ def test_pushed_data_retrains_and_the_gateway_serves_the_new_version(
     # Traffic like the training data, then the monitor flow on the worker: the reference is
     # found from version 1's lineage tags alone, and nothing has drifted.
     serving = project_stack["STRATA_SERVING_URL"]
-    send_logged_traffic(root, serving, seed=0)
+    send_logged_traffic(root, serving, "1", seed=0)
     in_project(root, *strata, "flows", "run", "monitor", "--wait", env=env)
     [status] = json.loads(
         in_project(root, *strata, "monitor", "status", "-f", "json", env=env).stdout
@@ -596,7 +603,8 @@ def test_drift_found_by_the_monitor_flow_retrains_through_the_gate(
         assert retrain["triggers"] == ["strata.data.pushed", "strata.drift.detected"]
 
         shifted = {"monthly_charges": (2.0, 40.0), "support_calls": (1.0, 6.0)}
-        send_logged_traffic(root, project_stack["STRATA_SERVING_URL"], seed=1, shift=shifted)
+        serving = project_stack["STRATA_SERVING_URL"]
+        send_logged_traffic(root, serving, "2", seed=1, shift=shifted)
         api = project_stack["PREFECT_API_URL"]
         before = {run["id"] for run in _retrain_runs(api)}
         in_project(root, *strata, "flows", "run", "monitor", "--wait", env=env)

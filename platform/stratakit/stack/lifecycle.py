@@ -21,7 +21,7 @@ from stratakit.project import Project
 from stratakit.stack.context import StackContext, contract_for, load_context, prepare_context
 from stratakit.stack.files import tail, write_atomic
 from stratakit.stack.health import HealthProbe
-from stratakit.stack.ports import ports_claimed
+from stratakit.stack.ports import is_port_free, ports_claimed
 from stratakit.stack.processes import find_marked, terminate, tree_rss
 from stratakit.stack.services import SERVICES, ServiceSpec, build_specs, gateway, get_service
 from stratakit.stack.state import load_state
@@ -140,26 +140,49 @@ def start_stack(
                 on_progress(service, "waiting: another stack is binding its ports")
 
     with ports_claimed(waiting):
-        state = load_state(project.state_file)
-        extra = gateway.extra_ports(project.settings.serving)
-        complete = state is not None and set(SERVICES) | set(extra) <= set(state.ports)
-        if client.is_running() and complete:
-            ctx = load_context(project)
-            client.start_all()
-        else:
-            if client.is_running():  # set up by an earlier kit: again, with every service
+        for attempt in range(2):
+            ctx = _launch(project, client)
+            try:
+                return _wait_until_healthy(ctx, client, on_progress)
+            except StackStartError:
                 stop_stack(project)
-            _stop_leftover_processes(project)
-            ctx = prepare_context(project, extra_ports=extra)
-            specs = build_specs(ctx)
-            write_atomic(config_path(project), render_config(project, specs, ctx.python))
-            write_env_file(ctx)
-            start_supervisord(project, ctx.python, child_environment(contract_for(ctx)))
-        try:
-            return _wait_until_healthy(ctx, client, on_progress)
-        except BaseException:
-            stop_stack(project)
-            raise
+                taken = _ports_taken_meanwhile(ctx)
+                if attempt or not taken:
+                    raise
+                # Another program bound a chosen port between the choice and the service's
+                # start (a container restarting, say): choose again, once.
+                if on_progress is not None:
+                    for service, port in taken.items():
+                        on_progress(service, f"port {port} was taken meanwhile; choosing another")
+            except BaseException:
+                stop_stack(project)
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _launch(project: Project, client: SupervisorClient) -> StackContext:
+    """Start supervisord with every service, or the services of the running one."""
+    state = load_state(project.state_file)
+    extra = gateway.extra_ports(project.settings.serving)
+    complete = state is not None and set(SERVICES) | set(extra) <= set(state.ports)
+    if client.is_running() and complete:
+        ctx = load_context(project)
+        client.start_all()
+        return ctx
+    if client.is_running():  # set up by an earlier kit: again, with every service
+        stop_stack(project)
+    _stop_leftover_processes(project)
+    ctx = prepare_context(project, extra_ports=extra)
+    specs = build_specs(ctx)
+    write_atomic(config_path(project), render_config(project, specs, ctx.python))
+    write_env_file(ctx)
+    start_supervisord(project, ctx.python, child_environment(contract_for(ctx)))
+    return ctx
+
+
+def _ports_taken_meanwhile(ctx: StackContext) -> dict[str, int]:
+    """The services' ports that another program holds (asked once the stack is stopped)."""
+    return {spec.name: spec.port for spec in build_specs(ctx) if not is_port_free(spec.port)}
 
 
 def _wait_until_healthy(
