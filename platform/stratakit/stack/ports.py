@@ -67,18 +67,24 @@ def choose_ports(
     return chosen
 
 
+def _lock_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"strata-{os.getuid()}-ports.lock"
+
+
 @contextmanager
-def ports_claimed(on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def ports_claimed(
+    on_wait: Callable[[], None] | None = None, lock: Path | None = None
+) -> Iterator[None]:
     """Hold this user's port lock while a stack chooses its ports and binds them.
 
     Two ``strata stack up`` started at once (two projects, two terminals) would otherwise
     both see a default port free, and the loser's health check would be answered by the
     winner's server. Held from the choice until every service answers, so the second
     ``up`` sees the first one's ports taken and chooses others. ``on_wait`` is called
-    once if another stack holds the lock.
+    once if another stack holds the lock. ``lock`` replaces the user's lock file (for a
+    check that must not wait for the user's real stacks).
     """
-    path = Path(tempfile.gettempdir()) / f"strata-{os.getuid()}-ports.lock"
-    with path.open("a") as handle:
+    with (lock or _lock_path()).open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

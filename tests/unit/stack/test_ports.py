@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,14 +55,16 @@ def test_no_port_is_given_twice() -> None:
     assert len(set(chosen.values())) == 3
 
 
-def test_a_second_stack_waits_until_the_first_has_bound_its_ports() -> None:
+def test_a_second_stack_waits_until_the_first_has_bound_its_ports(tmp_path: Path) -> None:
+    # A lock of its own: stacks that other tests start meanwhile take the user's lock.
+    lock = tmp_path / "ports.lock"
     events: list[str] = []
 
     def second() -> None:
-        with ports_claimed(lambda: events.append("waiting")):
+        with ports_claimed(lambda: events.append("waiting"), lock):
             events.append("claimed")
 
-    with ports_claimed():
+    with ports_claimed(lock=lock):
         thread = threading.Thread(target=second)
         thread.start()
         time.sleep(0.3)
