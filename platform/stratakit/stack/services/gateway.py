@@ -58,7 +58,7 @@ def build(ctx: StackContext) -> ServiceSpec:
             **grpc,
         },
         url=endpoint,
-        health_url=f"{endpoint}/v2/health/live",
+        health_url=f"{endpoint}/v2/health/ready",
         contract={"STRATA_SERVING_URL": endpoint}
         | ({"STRATA_SERVING_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}"} if grpc else {}),
         directories=(folder / "models",),

@@ -19,7 +19,7 @@ def test_the_gateway_runs_on_loopback_with_the_projects_serving_settings(tmp_pat
     assert spec.environment["STRATA_GATEWAY_HOST"] == "127.0.0.1"
     assert spec.environment["STRATA_SERVING_ALIAS"] == "champion"
     assert spec.environment["STRATA_GATEWAY_POLL_SECONDS"] == "0.5"
-    assert spec.health_url.endswith("/v2/health/live")
+    assert spec.health_url.endswith("/v2/health/ready")  # `up` waits for the models
     assert spec.forwarded
     assert spec.title == "model serving gateway"
     assert contract_for(ctx)["STRATA_SERVING_URL"] == f"http://127.0.0.1:{ctx.port('gateway')}"
