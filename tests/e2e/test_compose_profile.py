@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -471,3 +473,26 @@ def test_compose_file_passes_compose_config(stack: RunningStack) -> None:
         "postgresql+psycopg2://strata:"
     )
     assert Path(compose.env_file).stat().st_mode & 0o077 == 0
+
+
+def test_a_port_taken_while_its_container_was_stopped_is_chosen_again(
+    stack: RunningStack,
+) -> None:
+    """Another program binds the gateway's published port while its container is stopped:
+    `up` cannot start it there, chooses another port once, and `.env` follows. Last in the
+    module: the stack's ports change."""
+    taken = load_context(stack.project).port("gateway")
+    docker("stop", _containers(stack)["gateway"])
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        strata(stack.project, "stack", "up", "--profile", "compose")
+        moved = load_context(stack.project).port("gateway")
+        assert moved != taken
+        env_file = stack.project.env_file.read_text()
+        assert re.search(rf"127\.0\.0\.1:{moved}\b", env_file)
+        assert not re.search(rf"127\.0\.0\.1:{taken}\b", env_file)
+        assert httpx.get(f"http://127.0.0.1:{moved}/v2/health/ready", timeout=10).status_code == 200
+    rows = _wait_healthy(stack)
+    assert all(row["healthy"] for row in rows.values()), rows

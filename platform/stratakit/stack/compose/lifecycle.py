@@ -23,6 +23,7 @@ from stratakit.project import Project
 from stratakit.stack.compose.engine import Compose, docker_json, image_exists, require_engine
 from stratakit.stack.compose.environment import (
     EXTRA_PORTS,
+    PORT_VARIABLES,
     compose_env_file,
     compose_project_name,
     images,
@@ -33,7 +34,7 @@ from stratakit.stack.compose.images import StepCallback, build_images
 from stratakit.stack.context import StackContext, contract_for, load_context, prepare_context
 from stratakit.stack.files import write_atomic
 from stratakit.stack.lifecycle import ProgressCallback, ServiceStatus, ensure_gitignored
-from stratakit.stack.ports import ports_claimed
+from stratakit.stack.ports import is_port_free, ports_claimed
 from stratakit.stack.services import CONTAINER_SERVICES
 
 START_TIMEOUT_SECONDS = 300
@@ -209,16 +210,33 @@ def start_compose_stack(
         build_images(compose_for(ctx), on_build_step)
     _ensure_images(project, on_build_step)
     with ports_claimed():
-        ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, profile="compose")
-        write_compose_env(ctx)
-        write_atomic(project.env_file, render(contract_for(ctx), "dotenv"))
-        compose = compose_for(ctx)
-        try:
-            _up_with_progress(compose, on_progress)
-        except BaseException:
-            stop_compose_stack(project)
-            raise
-    return list(_rows(ctx, _containers(compose)))
+        for attempt in range(2):
+            ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, "compose")
+            write_compose_env(ctx)
+            write_atomic(project.env_file, render(contract_for(ctx), "dotenv"))
+            compose = compose_for(ctx)
+            try:
+                _up_with_progress(compose, on_progress)
+                return list(_rows(ctx, _containers(compose)))
+            except StackStartError:
+                stop_compose_stack(project)
+                taken = _published_ports_taken(ctx)
+                if attempt or not taken:
+                    raise
+                # Another program bound a published port while its container was stopped
+                # (or between the choice and the start): choose again, once.
+                if on_progress is not None:
+                    for service, port in taken.items():
+                        on_progress(service, f"port {port} was taken meanwhile; choosing another")
+            except BaseException:
+                stop_compose_stack(project)
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _published_ports_taken(ctx: StackContext) -> dict[str, int]:
+    """The published ports another program holds (asked once the containers are gone)."""
+    return {name: ctx.port(name) for name in PORT_VARIABLES if not is_port_free(ctx.port(name))}
 
 
 def _running_ports(project: Project) -> frozenset[int]:
