@@ -6,6 +6,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from stratakit.stack.health import is_healthy
 from stratakit.stack.lifecycle import stack_status, start_stack, stop_stack
 from stratakit.stack.processes import find_marked
 from stratakit.stack.services import build_specs
-from stratakit.stack.supervisor import SupervisorClient
+from stratakit.stack.supervisor import SupervisorClient, config_path
 
 from ..helpers.projects import make_project
 from ..helpers.stacks import RunningStack, launch, shut_down
@@ -178,9 +180,12 @@ def test_a_port_taken_while_a_service_was_stopped_is_chosen_again(
     """Another program binds the object store's port while it is stopped (as a restarting
     container can): `up` fails to start it there, chooses another port once, and the
     contract in `.env` follows. Last in the module: the stack's ports change."""
-    client = SupervisorClient(own_stack.project)
     taken = load_context(own_stack.project).port("object-store")
-    client._proxy.supervisor.stopProcess("object-store")
+    config = str(config_path(own_stack.project))
+    subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisorctl", "-c", config, "stop", "object-store"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
     progress: list[tuple[str, str]] = []
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -192,8 +192,7 @@ def send_logged_traffic(
     shift: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
     """Send 400 rows of the project's feature table to ``version`` of the served model, 100
-    a request, once the gateway serves it (`stack up` returns when the gateway is live; it
-    loads the production versions just after).
+    a request; fails the test unless the gateway serves that version (and only it).
 
     Each ``shift`` column is scaled, then offset; returns once the gateway has logged them.
     """

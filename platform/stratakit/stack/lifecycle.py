@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -40,6 +41,8 @@ LOG_TAIL_LINES = 25
 
 #: Called with (service name, short status) while ``up`` waits.
 ProgressCallback = Callable[[str, str], None]
+#: What a profile's launch hands to its wait: the context, or more.
+Launched = TypeVar("Launched")
 
 
 @dataclass(frozen=True)
@@ -140,24 +143,52 @@ def start_stack(
                 on_progress(service, "waiting: another stack is binding its ports")
 
     with ports_claimed(waiting):
-        for attempt in range(2):
-            ctx = _launch(project, client)
-            try:
-                return _wait_until_healthy(ctx, client, on_progress)
-            except StackStartError:
-                stop_stack(project)
-                taken = _ports_taken_meanwhile(ctx)
-                if attempt or not taken:
-                    raise
-                # Another program bound a chosen port between the choice and the service's
-                # start (a container restarting, say): choose again, once.
-                if on_progress is not None:
-                    for service, port in taken.items():
-                        on_progress(service, f"port {port} was taken meanwhile; choosing another")
-            except BaseException:
-                stop_stack(project)
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        return start_choosing_ports_again(
+            lambda: _launch(project, client),
+            lambda ctx: _wait_until_healthy(ctx, client, on_progress),
+            lambda: stop_stack(project),
+            _ports_taken_meanwhile,
+            on_progress,
+        )
+
+
+def start_choosing_ports_again(
+    launch: Callable[[], Launched],
+    wait: Callable[[Launched], list[ServiceStatus]],
+    stop: Callable[[], object],
+    taken: Callable[[Launched], Mapping[str, int]],
+    on_progress: ProgressCallback | None,
+) -> list[ServiceStatus]:
+    """Start a stack of either profile, once more if a port was taken from under it.
+
+    ``launch`` chooses the ports and starts the services; if ``wait`` for them fails, the
+    stack is stopped, and when another program now holds one of its ports (``taken``,
+    asked once it is stopped) it is launched a second time. That program bound the port
+    between the choice and the service's start (a container restarting, say, or a service
+    stopped while its port stayed recorded); the second launch chooses again, because a
+    recorded port is kept only while it is free.
+    """
+    launched = launch()
+    try:
+        return _stopped_on_failure(wait, launched, stop)
+    except StackStartError:
+        held = taken(launched)
+        if not held:
+            raise
+    if on_progress is not None:
+        for service, port in held.items():
+            on_progress(service, f"port {port} was taken meanwhile; choosing another")
+    return _stopped_on_failure(wait, launch(), stop)
+
+
+def _stopped_on_failure(
+    wait: Callable[[Launched], list[ServiceStatus]], launched: Launched, stop: Callable[[], object]
+) -> list[ServiceStatus]:
+    try:
+        return wait(launched)
+    except BaseException:
+        stop()
+        raise
 
 
 def _launch(project: Project, client: SupervisorClient) -> StackContext:

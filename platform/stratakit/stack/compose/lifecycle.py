@@ -33,7 +33,12 @@ from stratakit.stack.compose.environment import (
 from stratakit.stack.compose.images import StepCallback, build_images
 from stratakit.stack.context import StackContext, contract_for, load_context, prepare_context
 from stratakit.stack.files import write_atomic
-from stratakit.stack.lifecycle import ProgressCallback, ServiceStatus, ensure_gitignored
+from stratakit.stack.lifecycle import (
+    ProgressCallback,
+    ServiceStatus,
+    ensure_gitignored,
+    start_choosing_ports_again,
+)
 from stratakit.stack.ports import is_port_free, ports_claimed
 from stratakit.stack.services import CONTAINER_SERVICES
 
@@ -209,29 +214,26 @@ def start_compose_stack(
         write_compose_env(ctx)
         build_images(compose_for(ctx), on_build_step)
     _ensure_images(project, on_build_step)
+
+    def launch() -> tuple[StackContext, Compose]:
+        ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, profile="compose")
+        write_compose_env(ctx)
+        write_atomic(project.env_file, render(contract_for(ctx), "dotenv"))
+        return ctx, compose_for(ctx)
+
+    def wait(launched: tuple[StackContext, Compose]) -> list[ServiceStatus]:
+        ctx, compose = launched
+        _up_with_progress(compose, on_progress)
+        return list(_rows(ctx, _containers(compose)))
+
     with ports_claimed():
-        for attempt in range(2):
-            ctx = prepare_context(project, _running_ports(project), EXTRA_PORTS, "compose")
-            write_compose_env(ctx)
-            write_atomic(project.env_file, render(contract_for(ctx), "dotenv"))
-            compose = compose_for(ctx)
-            try:
-                _up_with_progress(compose, on_progress)
-                return list(_rows(ctx, _containers(compose)))
-            except StackStartError:
-                stop_compose_stack(project)
-                taken = _published_ports_taken(ctx)
-                if attempt or not taken:
-                    raise
-                # Another program bound a published port while its container was stopped
-                # (or between the choice and the start): choose again, once.
-                if on_progress is not None:
-                    for service, port in taken.items():
-                        on_progress(service, f"port {port} was taken meanwhile; choosing another")
-            except BaseException:
-                stop_compose_stack(project)
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        return start_choosing_ports_again(
+            launch,
+            wait,
+            lambda: stop_compose_stack(project),
+            lambda launched: _published_ports_taken(launched[0]),
+            on_progress,
+        )
 
 
 def _published_ports_taken(ctx: StackContext) -> dict[str, int]:
